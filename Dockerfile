@@ -1,0 +1,16 @@
+# Production image: gunicorn serving VaultCore; the same image runs the Celery worker and beat.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+COPY requirements.txt .
+RUN pip install -r requirements.txt
+
+COPY . .
+RUN DEBUG=True python manage.py collectstatic --noinput \
+    && useradd --system --uid 1001 vaultcore
+USER vaultcore
+
+EXPOSE 8000
+CMD ["gunicorn", "vaultcore.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-"]

@@ -1,0 +1,63 @@
+# VaultCore — the two commands a newcomer needs are `make run` and `make test`.
+# Everything else here is a convenience for developers and operators.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run test lint format migrate worker beat shell db-stop clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=/path/to/python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime-installed
+
+run: $(VENV)/.runtime-installed ## serve the API at http://127.0.0.1:8000 (embedded PostgreSQL unless DATABASE_URL is set)
+	@export DEBUG=$${DEBUG:-True}; \
+	$(PY) manage.py migrate --noinput && \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.dev-installed ## run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+format: $(VENV)/.dev-installed ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrate: $(VENV)/.runtime-installed ## apply database migrations
+	DEBUG=$${DEBUG:-True} $(PY) manage.py migrate --noinput
+
+worker: $(VENV)/.runtime-installed ## run a Celery worker (needs REDIS_URL)
+	$(VENV)/bin/celery -A vaultcore worker --loglevel=INFO
+
+beat: $(VENV)/.runtime-installed ## run Celery beat (needs REDIS_URL)
+	$(VENV)/bin/celery -A vaultcore beat --loglevel=INFO
+
+shell: $(VENV)/.runtime-installed ## Django shell
+	DEBUG=$${DEBUG:-True} $(PY) manage.py shell
+
+db-stop: ## stop the embedded PostgreSQL server
+	-@[ -f .vaultcore/pgdata/postmaster.pid ] && $(PY) -c 'import pgserver, pathlib; pgserver.get_server(pathlib.Path(".vaultcore/pgdata"), cleanup_mode="stop")' && echo "embedded PostgreSQL stopped"
+
+clean: db-stop ## remove the virtual environment and the embedded database
+	rm -rf $(VENV) .vaultcore .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Django admin (back-office) for accounts; writes go through services."""

@@ -1,0 +1,1 @@
+"""HTTP endpoints of accounts: validate input, call one service or selector, render output."""

@@ -1,0 +1,1 @@
+"""Writes of accounts: every state change goes through a function here."""

@@ -1,0 +1,1 @@
+"""Celery tasks of accounts: take ids, re-fetch, call a service."""

@@ -1,0 +1,1 @@
+"""Django admin (back-office) for ledger; writes go through services."""

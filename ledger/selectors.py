@@ -1,0 +1,1 @@
+"""Reads of ledger: functions returning querysets, with filtering and select_related."""

@@ -1,0 +1,1 @@
+"""Writes of ledger: every state change goes through a function here."""

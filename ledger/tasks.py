@@ -1,0 +1,1 @@
+"""Celery tasks of ledger: take ids, re-fetch, call a service."""

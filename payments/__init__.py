@@ -1,0 +1,1 @@
+"""Payment providers (Stripe), webhooks, reconciliation and encrypted bank details."""

@@ -1,0 +1,1 @@
+"""Django admin (back-office) for payments; writes go through services."""

@@ -1,0 +1,1 @@
+"""Writes of payments: every state change goes through a function here."""

@@ -1,0 +1,1 @@
+"""Celery tasks of payments: take ids, re-fetch, call a service."""

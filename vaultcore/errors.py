@@ -1,0 +1,137 @@
+"""One place that turns every error into the contract's shape.
+
+``{"type": "validation_error" | "client_error" | "server_error",
+   "errors": [{"code": ..., "detail": ..., "attr": ...}]}``
+
+Domain errors are plain Python exceptions that subclass :class:`DomainError` in each app's
+``exceptions.py``; each class names its HTTP status and error code, and this module is the only
+code that maps them to responses. Nothing here ever echoes a stack trace, SQL or a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import OperationalError
+from django.http import HttpRequest, JsonResponse
+from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
+from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
+from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, ErrorType
+from rest_framework import exceptions, status
+
+logger = logging.getLogger("vaultcore.errors")
+
+# SQLSTATEs that mean "try again": deadlock detected, serialization failure.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+class DomainError(Exception):
+    """Base of every business-rule error; subclasses set ``status_code`` and ``code``."""
+
+    status_code: int = status.HTTP_400_BAD_REQUEST
+    code: str = "invalid"
+    default_detail: str = "The request could not be completed."
+    # For 400s about one field; ``None`` means the rule is about the request as a whole.
+    attr: str | None = None
+
+    def __init__(self, detail: str | None = None, *, attr: str | None = None) -> None:
+        self.detail = detail or self.default_detail
+        if attr is not None:
+            self.attr = attr
+        super().__init__(self.detail)
+
+
+class ServiceUnavailable(DomainError):
+    """The operation could not be completed now (e.g. contention); nothing was changed."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_detail = "The service is busy; nothing was changed. Please retry."
+
+
+def error_body(error_type: str, code: str, detail: str, attr: str | None = None) -> dict[str, Any]:
+    """The contract's error body with a single error."""
+    return {"type": error_type, "errors": [{"code": code, "detail": detail, "attr": attr}]}
+
+
+def error_type_for(status_code: int) -> str:
+    if status_code == status.HTTP_400_BAD_REQUEST:
+        return VALIDATION_ERROR
+    return SERVER_ERROR if status_code >= 500 else CLIENT_ERROR
+
+
+def json_error(status_code: int, code: str, detail: str, attr: str | None = None) -> JsonResponse:
+    """A plain Django response in the contract's shape, for code paths outside DRF views."""
+    return JsonResponse(error_body(error_type_for(status_code), code, detail, attr), status=status_code)
+
+
+def _is_retryable_db_error(exc: BaseException) -> bool:
+    cause = exc.__cause__
+    return isinstance(exc, OperationalError) and getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class _DomainAPIException(exceptions.APIException):
+    def __init__(self, exc: DomainError) -> None:
+        self.status_code = exc.status_code
+        self.attr = exc.attr
+        super().__init__(detail=exc.detail, code=exc.code)
+
+
+class ExceptionHandler(BaseExceptionHandler):
+    """drf-standardized-errors' handler, taught about our domain errors and JWT errors."""
+
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, DomainError):
+            return _DomainAPIException(exc)
+        if _is_retryable_db_error(exc):
+            # Services retry these; one that still escapes changed nothing (the atomic block
+            # rolled back), so the client may safely retry.
+            return _DomainAPIException(ServiceUnavailable())
+        return super().convert_known_exceptions(exc)
+
+    def convert_unhandled_exceptions(self, exc: Exception) -> exceptions.APIException:
+        if not isinstance(exc, exceptions.APIException):
+            return exceptions.APIException(detail="A server error occurred.", code="server_error")
+        return exc
+
+    def get_headers(self, exc: exceptions.APIException) -> dict[str, str]:
+        headers = super().get_headers(exc)
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            headers.setdefault("Retry-After", "1")
+        return headers
+
+
+class ExceptionFormatter(BaseExceptionFormatter):
+    """Contract rules on top of the library's formatter.
+
+    - every 400 is a ``validation_error``; request-wide errors have ``attr: null``;
+    - non-validation errors carry exactly one error, even when the exception's detail is a dict
+      (simplejwt's ``InvalidToken`` puts ``detail``/``code``/``messages`` there).
+    """
+
+    def get_error_type(self) -> ErrorType:
+        if self.exc.status_code == status.HTTP_400_BAD_REQUEST:
+            return VALIDATION_ERROR
+        return super().get_error_type()
+
+    def get_errors(self) -> list[Any]:
+        from drf_standardized_errors.types import Error
+
+        detail = self.exc.detail
+        if isinstance(self.exc, _DomainAPIException):
+            return [Error(str(detail.code), str(detail), self.exc.attr)]  # type: ignore[union-attr]
+        if not isinstance(self.exc, exceptions.ValidationError) and isinstance(detail, dict):
+            code = str(detail.get("code") or self.exc.default_code)
+            text = str(detail.get("detail") or self.exc.default_detail)
+            return [Error(code, text, None)]
+        errors = super().get_errors()
+        for error in errors:
+            if error.attr in ("non_field_errors", "detail"):
+                error.attr = None
+        return errors
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    """CSRF failures outside DRF views (DRF views raise PermissionDenied themselves)."""
+    return json_error(status.HTTP_403_FORBIDDEN, "permission_denied", "CSRF verification failed.")

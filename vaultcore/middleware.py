@@ -1,0 +1,103 @@
+"""Project middleware: request ids, JSON errors outside DRF, slash-tolerant routing."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, get_urlconf, resolve
+from rest_framework import status
+
+from vaultcore.errors import json_error
+from vaultcore.log_context import request_id_var
+
+logger = logging.getLogger("vaultcore.request")
+
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_HTML_PREFIXES = ("/admin/", "/api/docs/")
+
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
+
+class RequestIdMiddleware:
+    """Take a well-formed ``X-Request-ID`` from the client or make one; log it and echo it."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        request.request_id = request_id  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class JsonErrorMiddleware:
+    """Errors that never reached a DRF view still use the contract's shape, in DEBUG too.
+
+    Covers URLs that match nothing (404), Django's own 404/405/500 pages and exceptions raised
+    outside DRF. The admin keeps its HTML pages.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or request.path.startswith(_HTML_PREFIXES):
+            return response
+        if "json" in response.get("Content-Type", ""):
+            return response
+        if response.status_code == status.HTTP_404_NOT_FOUND:
+            return json_error(404, "not_found", "Not found.")
+        if response.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            replacement = json_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            if response.has_header("Allow"):
+                replacement["Allow"] = response["Allow"]
+            return replacement
+        if response.status_code >= 500:
+            return json_error(response.status_code, "server_error", "A server error occurred.")
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if request.path.startswith(_HTML_PREFIXES):
+            return None
+        logger.exception("unhandled error on %s %s", request.method, request.path)
+        return json_error(500, "server_error", "A server error occurred.")
+
+
+class TrailingSlashMiddleware:
+    """Route ``/path`` to ``/path/`` in place, without a redirect, so no request body is lost.
+
+    Django's APPEND_SLASH answers a POST with a 301 (the body is dropped by clients) or, in
+    DEBUG, an error; every VaultCore path ends with a slash, so resolving the slashed form
+    directly is the safe equivalent.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        path = request.path_info
+        if not path.endswith("/"):
+            urlconf = getattr(request, "urlconf", get_urlconf())
+            try:
+                resolve(path, urlconf)
+            except Resolver404:
+                try:
+                    resolve(path + "/", urlconf)
+                except Resolver404:
+                    pass
+                else:
+                    request.path_info = path + "/"
+                    request.path = request.path + "/"
+        return self.get_response(request)

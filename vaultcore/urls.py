@@ -1,0 +1,25 @@
+"""Root URLconf: the versioned API, the admin, the schema and the health probes."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.urls import auth_urlpatterns
+from vaultcore.health import HealthzApi, ReadyzApi
+
+api_v1 = [
+    path("auth/", include(auth_urlpatterns)),
+    path("users/", include("accounts.urls")),
+    path("wallets/", include("wallets.urls")),
+    path("transactions/", include("ledger.urls")),
+    path("payments/", include("payments.urls")),
+]
+
+urlpatterns = [
+    path("healthz", HealthzApi.as_view(), name="healthz"),
+    path("readyz", ReadyzApi.as_view(), name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Wallets: one per user per currency, with balance and held funds."""

@@ -1,0 +1,1 @@
+"""Django admin (back-office) for wallets; writes go through services."""

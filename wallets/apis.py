@@ -1,0 +1,1 @@
+"""HTTP endpoints of wallets: validate input, call one service or selector, render output."""

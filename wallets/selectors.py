@@ -1,0 +1,1 @@
+"""Reads of wallets: functions returning querysets, with filtering and select_related."""

@@ -1,0 +1,1 @@
+"""Writes of wallets: every state change goes through a function here."""

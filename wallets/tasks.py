@@ -1,0 +1,1 @@
+"""Celery tasks of wallets: take ids, re-fetch, call a service."""
