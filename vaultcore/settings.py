@@ -167,6 +167,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Passwords and auth ----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -282,3 +283,9 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# --- Accounts: tokens, email, throttling ----------------------------------------------------
+
+# --- Wallets and ledger ----------------------------------------------------------------------
+
+# --- Payments --------------------------------------------------------------------------------
