@@ -76,10 +76,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     token_version = models.PositiveIntegerField(default=0)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    # Derived from ``role`` below instead of stored.
-    is_superuser = None  # type: ignore[assignment]
-
-    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+    objects: ClassVar[UserManager] = UserManager()
 
     USERNAME_FIELD = "username"
     EMAIL_FIELD = "email"
@@ -105,12 +102,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role_weight >= role_weight(role)
 
     @property
-    def is_staff(self) -> bool:  # type: ignore[override]
+    def is_staff(self) -> bool:
         """Admin-site access: staff and heavier roles."""
         return self.has_role_at_least(Role.STAFF)
 
     @property
-    def is_superuser(self) -> bool:  # type: ignore[override]  # noqa: F811
+    def is_superuser(self) -> bool:  # type: ignore[override]
+        """Derived from ``role`` (this property replaces PermissionsMixin's stored field)."""
         return self.role == Role.SUPERUSER
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:

@@ -1,4 +1,4 @@
-"""factory_boy factories for accounts."""
+"""factory_boy factories for accounts. Call ``UserFactory.create()`` (typed) in tests."""
 
 import factory
 from factory.django import DjangoModelFactory
@@ -8,11 +8,10 @@ from accounts.models import Role, User
 DEFAULT_PASSWORD = "correct-horse-battery-staple-42"
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
@@ -20,12 +19,7 @@ class UserFactory(DjangoModelFactory):
     last_name = factory.Faker("last_name")
     role = Role.USER
     is_email_verified = True
-    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
-
-    @factory.post_generation
-    def _save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save(update_fields=["password"])
+    password = factory.django.Password(DEFAULT_PASSWORD)
 
 
 class StaffFactory(UserFactory):

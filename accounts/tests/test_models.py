@@ -32,20 +32,20 @@ def test_has_role_at_least() -> None:
 
 @pytest.mark.django_db
 def test_username_and_email_are_unique_regardless_of_case() -> None:
-    UserFactory(username="Alice", email="Alice@Example.com")
+    UserFactory.create(username="Alice", email="Alice@Example.com")
     with pytest.raises(IntegrityError):
         User.objects.create_user("alice", "other@example.com", "x")
 
 
 @pytest.mark.django_db
 def test_email_unique_regardless_of_case() -> None:
-    UserFactory(username="bob", email="Bob@Example.com")
+    UserFactory.create(username="bob", email="Bob@Example.com")
     with pytest.raises(IntegrityError):
         User.objects.create_user("bobby", "bob@example.COM", "x")
 
 
 @pytest.mark.django_db
 def test_database_rejects_an_unknown_role() -> None:
-    user = UserFactory()
+    user = UserFactory.create()
     with pytest.raises(IntegrityError):
         User.objects.filter(pk=user.pk).update(role="overlord")
