@@ -1,0 +1,1 @@
+"""VaultCore benchmarks: raw SQL ceiling, service level and HTTP level (see bench/README.md)."""
