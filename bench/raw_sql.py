@@ -7,6 +7,7 @@ scratch database of the same PostgreSQL server the service and HTTP levels use.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -120,9 +121,8 @@ def run(db: dict[str, Any], *, shape: str, clients: int, seconds: int, wallets: 
             if conn[key]:
                 argv += [flag, conn[key]]
         env = {"PGPASSWORD": conn["password"]} if conn["password"] else {}
-        import os
 
-        proc = subprocess.run(  # noqa: S603 - fixed argv
+        proc = subprocess.run(
             [*argv, SCRATCH_DB], capture_output=True, text=True, env={**os.environ, **env}, check=False
         )
         if proc.returncode != 0:
