@@ -1,1 +1,323 @@
 """HTTP endpoints of ledger: validate input, call one service or selector, render output."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import User
+from ledger import selectors, services
+from ledger.idempotency import HEADER, idempotent_post
+from ledger.models import IdempotencyKey, LedgerTransaction
+from ledger.serializers import (
+    DepositInputSerializer,
+    DepositOutputSerializer,
+    StatementFilterSerializer,
+    TransactionFilterSerializer,
+    TransactionOutputSerializer,
+    TransferInputSerializer,
+    WithdrawInputSerializer,
+)
+from payments.providers import get_provider
+from vaultcore.errors import DomainError
+from vaultcore.openapi import error_responses
+from vaultcore.pagination import LimitCursorPagination
+from wallets.money import format_amount
+from wallets.selectors import wallet_get
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "1-255 printable ASCII characters. The same key from the same user with the same body "
+        "returns the first response again (header `Idempotent-Replayed: true`) and moves no money; "
+        "with a different body: 422 `idempotency_key_reused`; while the first request runs: 409 "
+        "`idempotency_key_in_use`. Kept at least 24 hours. Business refusals (403/404/422/423) are "
+        "replayed too; bad input (400) is not stored."
+    ),
+)
+
+
+def _user(request: Request) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    return user
+
+
+def _render(request: Request, txn: LedgerTransaction, *, status_code: int = status.HTTP_201_CREATED) -> Response:
+    data = TransactionOutputSerializer(txn, context={"user": _user(request)}).data
+    return Response(data, status=status_code)
+
+
+class TransactionNotFound(DomainError):
+    """No transaction of the caller has this id."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class DepositApi(APIView):
+    @extend_schema(
+        operation_id="transactions_deposit",
+        request=DepositInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DepositOutputSerializer, **error_responses(404, 409, 422, 423, 503)},
+        description=(
+            "Deposit into your wallet. Sandbox provider: `posted` at once. Stripe: `pending` plus "
+            "`payment.client_secret`; credited when Stripe confirms. No wallet in that currency: 404 "
+            "`wallet_not_found`; frozen wallet: 423 `wallet_frozen`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = DepositInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = _user(request)
+
+        def handler(key: IdempotencyKey | None) -> Response:
+            txn, result = services.deposit_create(
+                user=user, currency=data["currency"], amount=data["amount"], idempotency_key=key
+            )
+            payment = {"provider": get_provider().name, "client_secret": result.client_secret}
+            body = DepositOutputSerializer(txn, context={"user": user, "payment": payment}).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        def render(txn: LedgerTransaction) -> Response:
+            payment = {"provider": get_provider().name, "client_secret": None}
+            body = DepositOutputSerializer(txn, context={"user": user, "payment": payment}).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        return idempotent_post(request, endpoint="deposit", handler=handler, render=render)
+
+
+class WithdrawApi(APIView):
+    @extend_schema(
+        operation_id="transactions_withdraw",
+        request=WithdrawInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: TransactionOutputSerializer, **error_responses(403, 404, 409, 422, 423, 503)},
+        description=(
+            "Withdraw to a bank account. The amount is held at once (`available_balance` drops); the "
+            "transaction is `posted` when the payout is paid, `voided` (hold released) if it fails. "
+            "Errors: 403 `email_not_verified`, 404 `wallet_not_found`, 422 `insufficient_funds` / "
+            "`limit_exceeded`, 423 `wallet_frozen`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WithdrawInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = _user(request)
+
+        def handler(key: IdempotencyKey | None) -> Response:
+            txn = services.withdrawal_create(
+                user=user,
+                currency=data["currency"],
+                amount=data["amount"],
+                bank_account_id=data.get("bank_account_id"),
+                idempotency_key=key,
+            )
+            return _render(request, txn)
+
+        return idempotent_post(request, endpoint="withdraw", handler=handler, render=lambda t: _render(request, t))
+
+
+class TransferApi(APIView):
+    @extend_schema(
+        operation_id="transactions_transfer",
+        request=TransferInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: TransactionOutputSerializer, **error_responses(403, 404, 409, 422, 423, 503)},
+        description=(
+            "Send money to another user (`recipient` = username or email), `posted` at once. Errors: "
+            "400 `self_transfer`, 403 `email_not_verified`, 404 `wallet_not_found` (yours) / "
+            "`recipient_not_found`, 422 `currency_mismatch` (recipient has no wallet in that currency) / "
+            "`insufficient_funds` / `limit_exceeded`, 423 `wallet_frozen`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TransferInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = _user(request)
+
+        def handler(key: IdempotencyKey | None) -> Response:
+            txn = services.transfer_create(
+                sender=user,
+                recipient=data["recipient"],
+                currency=data["currency"],
+                amount=data["amount"],
+                description=data.get("description", ""),
+                idempotency_key=key,
+            )
+            return _render(request, txn)
+
+        return idempotent_post(request, endpoint="transfer", handler=handler, render=lambda t: _render(request, t))
+
+
+class _OffsetPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+class TransactionPagination(LimitCursorPagination):
+    """Cursor links by default; ``?offset=`` switches to limit/offset. Both answer
+    ``{results, next, previous}``."""
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
+        self._offset: _OffsetPagination | None = None
+        if "offset" in request.query_params:
+            self._offset = _OffsetPagination()
+            return self._offset.paginate_queryset(queryset, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if self._offset is not None:
+            return Response(
+                {"results": data, "next": self._offset.get_next_link(), "previous": self._offset.get_previous_link()}
+            )
+        return super().get_paginated_response(data)
+
+
+class TransactionListApi(APIView):
+    pagination_class = TransactionPagination
+
+    @extend_schema(
+        operation_id="transactions_list",
+        parameters=[
+            TransactionFilterSerializer,
+            OpenApiParameter("limit", int, description="Page size, default 50, max 200."),
+            OpenApiParameter("offset", int, description="Use limit/offset paging instead of cursor links."),
+            OpenApiParameter("cursor", str, description="Opaque cursor from `next`/`previous`."),
+        ],
+        responses={200: TransactionOutputSerializer(many=True)},
+        description="Your history, newest first. `created_after` inclusive, `created_before` exclusive.",
+    )
+    def get(self, request: Request) -> Response:
+        filters = TransactionFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        user = _user(request)
+        qs = selectors.transaction_list(user=user, **filters.validated_data)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        data = TransactionOutputSerializer(page, many=True, context={"user": user}).data
+        return paginator.get_paginated_response(data)
+
+
+class TransactionDetailApi(APIView):
+    @extend_schema(operation_id="transactions_retrieve", responses={200: TransactionOutputSerializer})
+    def get(self, request: Request, public_id: Any) -> Response:
+        txn = selectors.transaction_get(user=_user(request), public_id=public_id)
+        if txn is None:
+            raise TransactionNotFound()
+        return _render(request, txn, status_code=status.HTTP_200_OK)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str | None) -> str:
+    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    if not text:
+        return ""
+    return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+class TransactionExportApi(APIView):
+    HEADER_ROW = [
+        "row_type",
+        "created_at",
+        "transaction_id",
+        "type",
+        "direction",
+        "amount",
+        "balance_after",
+        "counterparty",
+        "description",
+    ]
+
+    @extend_schema(
+        operation_id="transactions_export",
+        parameters=[StatementFilterSerializer],
+        responses={(200, "text/csv"): OpenApiResponse(description="CSV statement"), **error_responses(404)},
+        description=(
+            "CSV statement of one wallet, streamed: header `"
+            + ",".join(HEADER_ROW)
+            + "`; an `opening` row (its `balance_after` is the opening balance), one `entry` row per "
+            "posted entry oldest first with the running balance, and a `closing` row."
+        ),
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        filters = StatementFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        params = filters.validated_data
+        wallet = wallet_get(user=_user(request), currency=params["currency"])
+        after, before = params.get("created_after"), params.get("created_before")
+        opening = selectors.statement_opening_balance(wallet=wallet, created_after=after)
+        currency = wallet.currency
+
+        def rows() -> Iterator[str]:
+            writer = csv.writer(_Echo())
+            yield writer.writerow(self.HEADER_ROW)
+            yield writer.writerow(
+                [
+                    "opening",
+                    after.isoformat() if after else "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    format_amount(opening, currency),
+                    "",
+                    "",
+                ]
+            )
+            balance: Decimal = opening
+            for entry in selectors.statement_entries(wallet=wallet, created_after=after, created_before=before):
+                balance = entry.balance_after
+                yield writer.writerow(
+                    [
+                        "entry",
+                        entry.created_at.isoformat(),
+                        str(entry.transaction_id),
+                        entry.type,
+                        entry.direction,
+                        format_amount(entry.amount, currency),
+                        format_amount(entry.balance_after, currency),
+                        entry.counterparty or "",
+                        _cell(entry.description),
+                    ]
+                )
+            yield writer.writerow(
+                [
+                    "closing",
+                    before.isoformat() if before else "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    format_amount(balance, currency),
+                    "",
+                    "",
+                ]
+            )
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="statement-{currency}.csv"'
+        return response

@@ -1,1 +1,149 @@
-"""Database models of ledger."""
+"""The append-only double-entry ledger.
+
+A :class:`LedgerTransaction` moves ``amount`` of one currency from ``debit_wallet`` to
+``credit_wallet``; once posted it has entries (one debit, one credit, positive amounts, each with
+the wallet's ``balance_after``) that net to zero per currency. PostgreSQL enforces the rules
+(see ``ledger/sql/``): a deferred constraint trigger checks the netting at commit, posted
+transactions and all entries can be neither updated nor deleted, and a transaction's status only
+moves pending -> posted/voided/failed. Pending withdrawals are holds (``Wallet.held``) without
+entries; they get their entries when posted.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from wallets.models import Wallet, money_field
+
+
+class TransactionType(models.TextChoices):
+    DEPOSIT = "deposit", "Deposit"
+    WITHDRAWAL = "withdrawal", "Withdrawal"
+    TRANSFER = "transfer", "Transfer"
+    ADJUSTMENT = "adjustment", "Adjustment"
+    REVERSAL = "reversal", "Reversal"
+
+
+class TransactionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    POSTED = "posted", "Posted"
+    VOIDED = "voided", "Voided"
+    FAILED = "failed", "Failed"
+
+
+class Direction(models.TextChoices):
+    DEBIT = "debit", "Debit"
+    CREDIT = "credit", "Credit"
+
+
+class LedgerTransaction(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=16, choices=TransactionType.choices)
+    status = models.CharField(max_length=8, choices=TransactionStatus.choices, default=TransactionStatus.PENDING)
+    currency = models.CharField(max_length=3)
+    amount = money_field()
+    debit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
+    credit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
+    description = models.CharField(max_length=255, blank=True, default="")
+    # The payment provider's id of the payment or payout, when there is one.
+    reference = models.CharField(max_length=255, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    initiated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # A posted transaction is reversed at most once: the unique one-to-one makes that a DB rule.
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+    created_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    # When the status left pending (posted, voided or failed).
+    finalized_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["debit_wallet", "-id"], name="ledger_txn_debit_wallet_idx"),
+            models.Index(fields=["credit_wallet", "-id"], name="ledger_txn_credit_wallet_idx"),
+            models.Index(
+                fields=["debit_wallet"],
+                condition=Q(status="pending", type="withdrawal"),
+                name="ledger_txn_pending_hold_idx",
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_txn_amount_positive"),
+            models.CheckConstraint(condition=~Q(debit_wallet=F("credit_wallet")), name="ledger_txn_distinct_wallets"),
+            models.CheckConstraint(condition=Q(status__in=TransactionStatus.values), name="ledger_txn_status_valid"),
+            models.CheckConstraint(condition=Q(type__in=TransactionType.values), name="ledger_txn_type_valid"),
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_at__isnull=False)
+                | (~Q(status="posted") & Q(posted_at__isnull=True)),
+                name="ledger_txn_posted_at_iff_posted",
+            ),
+            models.CheckConstraint(
+                condition=Q(type="reversal", reverses__isnull=False) | (~Q(type="reversal") & Q(reverses__isnull=True)),
+                name="ledger_txn_reversal_link",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount} {self.currency} [{self.status}]"
+
+
+class LedgerEntry(models.Model):
+    """One leg of a posted transaction. Never updated, never deleted."""
+
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    direction = models.CharField(max_length=6, choices=Direction.choices)
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    # The wallet's balance right after this entry (entries of a wallet are ordered by id).
+    balance_after = money_field()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["wallet", "id"], name="ledger_entry_wallet_id_idx"),
+            models.Index(fields=["wallet", "created_at"], name="ledger_entry_wallet_time_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_entry_amount_positive"),
+            models.CheckConstraint(condition=Q(direction__in=Direction.values), name="ledger_entry_direction_valid"),
+            models.UniqueConstraint(fields=["transaction", "wallet"], name="ledger_entry_one_leg_per_wallet"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.amount} {self.currency} on wallet {self.wallet_id}"
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` of a money-moving request, per user, with its request fingerprint.
+
+    Claimed (inserted) before the work starts; ``transaction`` is set inside the money service's
+    own atomic block, so money and key commit together; the response is stored after.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    endpoint = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64)
+    transaction = models.ForeignKey(
+        LedgerTransaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    locked_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="ledger_idempotency_user_key_unique")]
+        indexes = [models.Index(fields=["created_at"], name="ledger_idem_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

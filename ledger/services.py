@@ -1,1 +1,605 @@
-"""Writes of ledger: every state change goes through a function here."""
+"""Writes of the ledger: the ONLY code that moves money.
+
+Every money service:
+- validates its input first (currency, amount) so that a refusal writes nothing;
+- runs one durable ``transaction.atomic`` (nesting one by accident fails loudly);
+- locks every wallet it touches through ``wallets.lock_objects`` (ascending pk, one query),
+  then re-reads and re-checks under the lock (status, funds, limits);
+- writes the minimum: one transaction row, its entries in one INSERT, wallet rows in one UPDATE;
+- queues side effects with ``transaction.on_commit``; never calls the network under a lock;
+- is retried a bounded number of times on deadlock/serialization failure (40P01/40001), then
+  answers 503 having changed nothing.
+PostgreSQL re-checks the invariants (``ledger/sql/``), so a bug here fails the commit instead
+of corrupting money.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import ParamSpec, TypeVar
+
+from django.conf import settings
+from django.db import OperationalError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Role, User
+from ledger.exceptions import (
+    AlreadyReversed,
+    CurrencyMismatch,
+    EmailNotVerified,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidTransactionState,
+    LedgerPermissionDenied,
+    LimitExceeded,
+    ProviderUnavailable,
+    RecipientNotFound,
+    SelfTransfer,
+)
+from ledger.models import (
+    Direction,
+    IdempotencyKey,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionStatus,
+    TransactionType,
+)
+from payments.providers import PaymentResult, ProviderError, ProviderStatus, get_provider
+from vaultcore.errors import RETRYABLE_SQLSTATES, ServiceUnavailable
+from wallets.exceptions import WalletFrozen, WalletNotFound
+from wallets.lock_objects import wallet_lock_queryset, wallets_lock
+from wallets.models import SystemAccount, Wallet, WalletKind, WalletStatus
+from wallets.money import ZERO, AmountError, parse_amount
+from wallets.services import currency_validate, system_wallet_get
+
+logger = logging.getLogger("ledger")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_ATTEMPTS = 5
+_WALLET_UPDATE_FIELDS = ["balance", "held", "outgoing_day", "outgoing_today", "updated_at"]
+
+
+# --- Plumbing --------------------------------------------------------------------------------
+def retry_on_contention(func: Callable[P, R]) -> Callable[P, R]:
+    """Re-run ``func`` (a whole durable atomic block) on deadlock or serialization failure.
+
+    Safe because the failed attempt rolled back entirely. After ``MAX_ATTEMPTS`` the caller
+    gets 503 ``service_unavailable`` and nothing was changed.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return func(*args, **kwargs)
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) not in RETRYABLE_SQLSTATES:
+                    raise
+                logger.warning("%s: contention (attempt %d/%d), retrying", func.__name__, attempt, MAX_ATTEMPTS)
+                if attempt == MAX_ATTEMPTS:
+                    raise ServiceUnavailable() from exc
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return wrapper
+
+
+def amount_validate(*, amount: object, currency: str, allow_negative: bool = False) -> Decimal:
+    """The exact amount, or 400 on ``amount`` (digits, sign, NaN, exponent, maximum)."""
+    try:
+        return parse_amount(amount, currency, allow_negative=allow_negative)
+    except AmountError as exc:
+        raise InvalidAmount(str(exc)) from exc
+
+
+def _require_verified_email(user: User) -> None:
+    if settings.WALLET_REQUIRE_VERIFIED_EMAIL and not user.is_email_verified:
+        raise EmailNotVerified()
+
+
+def _require_staff(user: User) -> None:
+    if not user.has_role_at_least(Role.STAFF):
+        raise LedgerPermissionDenied()
+
+
+def _daily_limit(user: User) -> Decimal | None:
+    limit = settings.WALLET_DAILY_OUTGOING_LIMITS.get(user.role)
+    return None if limit in (None, "") else Decimal(str(limit))
+
+
+def _charge_daily_outgoing(*, wallet: Wallet, owner: User, amount: Decimal, today: date) -> None:
+    """Count ``amount`` against the owner's daily outgoing limit. Call with ``wallet`` locked."""
+    spent = wallet.outgoing_today if wallet.outgoing_day == today else ZERO
+    limit = _daily_limit(owner)
+    if limit is not None and spent + amount > limit:
+        raise LimitExceeded(f"This would exceed your daily outgoing limit of {limit} {wallet.currency}.")
+    wallet.outgoing_day = today
+    wallet.outgoing_today = spent + amount
+
+
+def _require_active(*wallets: Wallet) -> None:
+    for wallet in wallets:
+        if wallet.status == WalletStatus.FROZEN:
+            raise WalletFrozen()
+
+
+def _require_available(wallet: Wallet, amount: Decimal) -> None:
+    """User wallets may not go below zero available; system accounts may go negative."""
+    if wallet.kind == WalletKind.USER and wallet.available < amount:
+        raise InsufficientFunds()
+
+
+def _post_entries(*, txn: LedgerTransaction, debit: Wallet, credit: Wallet, now: datetime) -> None:
+    """Write the two legs of ``txn`` (one INSERT) and apply them to the locked wallet objects.
+
+    Keeps: entries net to zero; each entry's ``balance_after`` is its wallet's new balance.
+    The caller saves the wallets (``_save_wallets``) in the same atomic block.
+    """
+    debit.balance -= txn.amount
+    credit.balance += txn.amount
+    debit.updated_at = credit.updated_at = now
+    LedgerEntry.objects.bulk_create(
+        [
+            LedgerEntry(
+                transaction=txn,
+                wallet=debit,
+                direction=Direction.DEBIT,
+                amount=txn.amount,
+                currency=txn.currency,
+                balance_after=debit.balance,
+                created_at=now,
+            ),
+            LedgerEntry(
+                transaction=txn,
+                wallet=credit,
+                direction=Direction.CREDIT,
+                amount=txn.amount,
+                currency=txn.currency,
+                balance_after=credit.balance,
+                created_at=now,
+            ),
+        ]
+    )
+
+
+def _save_wallets(*wallets: Wallet) -> None:
+    """One UPDATE for all changed (locked) wallets."""
+    Wallet.objects.bulk_update(list(wallets), _WALLET_UPDATE_FIELDS)
+
+
+def _bind_idempotency_key(key: IdempotencyKey | None, txn: LedgerTransaction) -> None:
+    """Link the request's key to its transaction in the same commit as the money."""
+    if key is not None:
+        IdempotencyKey.objects.filter(pk=key.pk).update(transaction=txn)
+        key.transaction = txn
+
+
+def _lock_transaction(pk: int) -> LedgerTransaction:
+    """Lock one ledger transaction row; always AFTER its wallets (global order: wallets, then
+    transactions)."""
+    return LedgerTransaction.objects.select_for_update(of=("self",)).get(pk=pk)
+
+
+# --- P2P transfer ----------------------------------------------------------------------------
+def _recipient_resolve(identifier: str) -> User:
+    recipient = (
+        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True)
+        .only("pk", "username", "email")
+        .first()
+    )
+    if recipient is None:
+        raise RecipientNotFound()
+    return recipient
+
+
+def transfer_create(
+    *,
+    sender: User,
+    recipient: str,
+    currency: str,
+    amount: Decimal,
+    description: str = "",
+    idempotency_key: IdempotencyKey | None = None,
+) -> LedgerTransaction:
+    """Move ``amount`` from the sender's wallet to the recipient's wallet in ``currency``.
+
+    Keeps: the sender's available balance never drops below zero; both wallets are active;
+    the sender's daily outgoing limit holds; one posted transaction with a balanced
+    debit/credit pair. ``recipient`` is a username or an email address.
+    """
+    currency = currency_validate(currency=currency)
+    amount = amount_validate(amount=amount, currency=currency)
+    identifier = recipient.strip()
+    if identifier.lower() in (sender.username.lower(), sender.email.lower()):
+        raise SelfTransfer()
+    _require_verified_email(sender)
+    recipient_user = _recipient_resolve(identifier)
+    if recipient_user.pk == sender.pk:
+        raise SelfTransfer()
+    return _transfer_post(
+        sender=sender,
+        recipient=recipient_user,
+        currency=currency,
+        amount=amount,
+        description=description.strip(),
+        idempotency_key=idempotency_key,
+    )
+
+
+@retry_on_contention
+def _transfer_post(
+    *,
+    sender: User,
+    recipient: User,
+    currency: str,
+    amount: Decimal,
+    description: str,
+    idempotency_key: IdempotencyKey | None,
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        # Both wallets found AND locked by one ordered SELECT ... FOR UPDATE.
+        locked = {
+            w.user_id: w
+            for w in wallet_lock_queryset(
+                condition=Q(kind=WalletKind.USER, currency=currency, user_id__in=[sender.pk, recipient.pk])
+            )
+        }
+        source = locked.get(sender.pk)
+        if source is None:
+            raise WalletNotFound()
+        target = locked.get(recipient.pk)
+        if target is None:
+            raise CurrencyMismatch()
+        _require_active(source, target)
+        _require_available(source, amount)
+        now = timezone.now()
+        _charge_daily_outgoing(wallet=source, owner=sender, amount=amount, today=now.date())
+        txn = LedgerTransaction.objects.create(
+            type=TransactionType.TRANSFER,
+            status=TransactionStatus.POSTED,
+            currency=currency,
+            amount=amount,
+            debit_wallet=source,
+            credit_wallet=target,
+            description=description,
+            initiated_by=sender,
+            created_at=now,
+            posted_at=now,
+            finalized_at=now,
+        )
+        _post_entries(txn=txn, debit=source, credit=target, now=now)
+        _save_wallets(source, target)
+        _bind_idempotency_key(idempotency_key, txn)
+    return txn
+
+
+# --- Deposit ---------------------------------------------------------------------------------
+def deposit_create(
+    *, user: User, currency: str, amount: Decimal, idempotency_key: IdempotencyKey | None = None
+) -> tuple[LedgerTransaction, PaymentResult]:
+    """Open a pending deposit, then ask the payment provider for the payment (outside any lock).
+
+    The provider answers succeeded (sandbox: posted at once), pending (e.g. Stripe: the client
+    completes the payment and a webhook calls ``deposit_settle``/``deposit_fail``) or failed.
+    """
+    currency = currency_validate(currency=currency)
+    amount = amount_validate(amount=amount, currency=currency)
+    clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
+    txn = _deposit_open(user=user, currency=currency, amount=amount, clearing=clearing, idempotency_key=idempotency_key)
+    provider = get_provider()
+    try:
+        result = provider.create_payment(
+            transaction_id=txn.public_id, amount=amount, currency=currency, user_id=user.pk
+        )
+    except ProviderError as exc:
+        logger.warning("deposit %s: provider %s unavailable", txn.public_id, provider.name)
+        deposit_fail(transaction_id=txn.pk, reason="provider_unavailable")
+        raise ProviderUnavailable() from exc
+    if result.status == ProviderStatus.SUCCEEDED:
+        txn = deposit_settle(transaction_id=txn.pk, reference=result.reference)
+    elif result.status == ProviderStatus.FAILED:
+        txn = deposit_fail(transaction_id=txn.pk, reason=result.failure_reason, reference=result.reference)
+    else:
+        txn = transaction_reference_set(transaction_id=txn.pk, reference=result.reference, provider=provider.name)
+    return txn, result
+
+
+@retry_on_contention
+def _deposit_open(
+    *, user: User, currency: str, amount: Decimal, clearing: Wallet, idempotency_key: IdempotencyKey | None
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock_queryset(condition=Q(kind=WalletKind.USER, user=user, currency=currency)).first()
+        if wallet is None:
+            raise WalletNotFound()
+        _require_active(wallet)
+        txn = LedgerTransaction.objects.create(
+            type=TransactionType.DEPOSIT,
+            status=TransactionStatus.PENDING,
+            currency=currency,
+            amount=amount,
+            debit_wallet=clearing,
+            credit_wallet=wallet,
+            initiated_by=user,
+            created_at=timezone.now(),
+        )
+        _bind_idempotency_key(idempotency_key, txn)
+    return txn
+
+
+@retry_on_contention
+def deposit_settle(*, transaction_id: int, reference: str = "") -> LedgerTransaction:
+    """Post a pending deposit: clearing is debited, the user's wallet credited. Idempotent: an
+    already posted deposit is returned unchanged; a voided/failed one is refused."""
+    with transaction.atomic(durable=True):
+        txn = LedgerTransaction.objects.get(pk=transaction_id, type=TransactionType.DEPOSIT)
+        locked = wallets_lock(ids=[txn.debit_wallet_id, txn.credit_wallet_id])
+        txn = _lock_transaction(transaction_id)
+        if txn.status == TransactionStatus.POSTED:
+            return txn
+        if txn.status != TransactionStatus.PENDING:
+            raise InvalidTransactionState()
+        # Money already collected by the provider is credited even to a frozen wallet.
+        debit, credit = locked[txn.debit_wallet_id], locked[txn.credit_wallet_id]
+        now = timezone.now()
+        txn.status = TransactionStatus.POSTED
+        txn.posted_at = txn.finalized_at = now
+        if reference:
+            txn.reference = reference
+        txn.save(update_fields=["status", "posted_at", "finalized_at", "reference"])
+        _post_entries(txn=txn, debit=debit, credit=credit, now=now)
+        _save_wallets(debit, credit)
+    return txn
+
+
+def deposit_fail(*, transaction_id: int, reason: str = "", reference: str = "") -> LedgerTransaction:
+    """Mark a pending deposit failed (the provider rejected it). No money moved."""
+    return _pending_finalize(
+        transaction_id=transaction_id,
+        txn_type=TransactionType.DEPOSIT,
+        status=TransactionStatus.FAILED,
+        reason=reason,
+        reference=reference,
+    )
+
+
+# --- Withdrawal (a hold, then post or void) --------------------------------------------------
+def withdrawal_create(
+    *,
+    user: User,
+    currency: str,
+    amount: Decimal,
+    bank_account_id: str | None = None,
+    idempotency_key: IdempotencyKey | None = None,
+) -> LedgerTransaction:
+    """Hold ``amount`` on the user's wallet (available drops at once) and, after commit, ask the
+    provider for the payout. Keeps: available >= 0; the daily outgoing limit holds."""
+    currency = currency_validate(currency=currency)
+    amount = amount_validate(amount=amount, currency=currency)
+    _require_verified_email(user)
+    clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
+    txn = _withdrawal_hold(
+        user=user,
+        currency=currency,
+        amount=amount,
+        clearing=clearing,
+        bank_account_id=bank_account_id,
+        idempotency_key=idempotency_key,
+    )
+    txn.refresh_from_db()  # the payout may have settled it already (sandbox, eager tasks)
+    return txn
+
+
+@retry_on_contention
+def _withdrawal_hold(
+    *,
+    user: User,
+    currency: str,
+    amount: Decimal,
+    clearing: Wallet,
+    bank_account_id: str | None,
+    idempotency_key: IdempotencyKey | None,
+) -> LedgerTransaction:
+    from ledger.tasks import withdrawal_payout_request
+
+    with transaction.atomic(durable=True):
+        wallet = wallet_lock_queryset(condition=Q(kind=WalletKind.USER, user=user, currency=currency)).first()
+        if wallet is None:
+            raise WalletNotFound()
+        _require_active(wallet)
+        _require_available(wallet, amount)
+        now = timezone.now()
+        _charge_daily_outgoing(wallet=wallet, owner=user, amount=amount, today=now.date())
+        wallet.held += amount
+        wallet.updated_at = now
+        txn = LedgerTransaction.objects.create(
+            type=TransactionType.WITHDRAWAL,
+            status=TransactionStatus.PENDING,
+            currency=currency,
+            amount=amount,
+            debit_wallet=wallet,
+            credit_wallet=clearing,
+            initiated_by=user,
+            metadata={"bank_account_id": str(bank_account_id)} if bank_account_id else {},
+            created_at=now,
+        )
+        _save_wallets(wallet)
+        _bind_idempotency_key(idempotency_key, txn)
+        txn_pk = txn.pk
+        # robust: a broker hiccup is logged, never turns a committed hold into an error response;
+        # the reconciliation job re-requests payouts of stale pending withdrawals.
+        transaction.on_commit(lambda: withdrawal_payout_request.delay(txn_pk), robust=True)
+    return txn
+
+
+@retry_on_contention
+def withdrawal_post(*, transaction_id: int, reference: str = "") -> LedgerTransaction:
+    """The payout was paid: release the hold and post (user debited, clearing credited).
+    Idempotent for an already posted withdrawal."""
+    with transaction.atomic(durable=True):
+        txn = LedgerTransaction.objects.get(pk=transaction_id, type=TransactionType.WITHDRAWAL)
+        locked = wallets_lock(ids=[txn.debit_wallet_id, txn.credit_wallet_id])
+        txn = _lock_transaction(transaction_id)
+        if txn.status == TransactionStatus.POSTED:
+            return txn
+        if txn.status != TransactionStatus.PENDING:
+            raise InvalidTransactionState()
+        debit, credit = locked[txn.debit_wallet_id], locked[txn.credit_wallet_id]
+        now = timezone.now()
+        debit.held -= txn.amount
+        txn.status = TransactionStatus.POSTED
+        txn.posted_at = txn.finalized_at = now
+        if reference:
+            txn.reference = reference
+        txn.save(update_fields=["status", "posted_at", "finalized_at", "reference"])
+        _post_entries(txn=txn, debit=debit, credit=credit, now=now)
+        _save_wallets(debit, credit)
+    return txn
+
+
+@retry_on_contention
+def withdrawal_void(*, transaction_id: int, reason: str = "", reference: str = "") -> LedgerTransaction:
+    """The payout failed: release the hold (and the daily limit it used). No money moved.
+    Idempotent for an already voided withdrawal."""
+    with transaction.atomic(durable=True):
+        txn = LedgerTransaction.objects.get(pk=transaction_id, type=TransactionType.WITHDRAWAL)
+        wallet = wallets_lock(ids=[txn.debit_wallet_id])[txn.debit_wallet_id]
+        txn = _lock_transaction(transaction_id)
+        if txn.status == TransactionStatus.VOIDED:
+            return txn
+        if txn.status != TransactionStatus.PENDING:
+            raise InvalidTransactionState()
+        now = timezone.now()
+        wallet.held -= txn.amount
+        if wallet.outgoing_day == txn.created_at.date():
+            wallet.outgoing_today = max(ZERO, wallet.outgoing_today - txn.amount)
+        wallet.updated_at = now
+        txn.status = TransactionStatus.VOIDED
+        txn.finalized_at = now
+        txn.metadata = {**txn.metadata, "void_reason": reason} if reason else txn.metadata
+        if reference:
+            txn.reference = reference
+        txn.save(update_fields=["status", "finalized_at", "metadata", "reference"])
+        _save_wallets(wallet)
+    return txn
+
+
+@retry_on_contention
+def _pending_finalize(
+    *, transaction_id: int, txn_type: TransactionType, status: TransactionStatus, reason: str, reference: str
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        txn = _lock_transaction(transaction_id)
+        if txn.type != txn_type:
+            raise InvalidTransactionState()
+        if txn.status == status:
+            return txn
+        if txn.status != TransactionStatus.PENDING:
+            raise InvalidTransactionState()
+        txn.status = status
+        txn.finalized_at = timezone.now()
+        if reason:
+            txn.metadata = {**txn.metadata, "failure_reason": reason}
+        if reference:
+            txn.reference = reference
+        txn.save(update_fields=["status", "finalized_at", "metadata", "reference"])
+    return txn
+
+
+@transaction.atomic(durable=True)
+def transaction_reference_set(*, transaction_id: int, reference: str, provider: str) -> LedgerTransaction:
+    """Record the provider's id of the payment/payout of a still pending transaction."""
+    txn = _lock_transaction(transaction_id)
+    if txn.status != TransactionStatus.PENDING:
+        return txn
+    txn.reference = reference
+    txn.metadata = {**txn.metadata, "provider": provider}
+    txn.save(update_fields=["reference", "metadata"])
+    return txn
+
+
+# --- Staff operations ------------------------------------------------------------------------
+def adjustment_create(*, acting_user: User, wallet: Wallet, amount: Decimal, reason: str) -> LedgerTransaction:
+    """Staff correction: a positive ``amount`` credits the wallet from equity, a negative one
+    debits it to equity (never below zero available). Allowed on frozen wallets."""
+    _require_staff(acting_user)
+    amount = amount_validate(amount=amount, currency=wallet.currency, allow_negative=True)
+    if not reason.strip():
+        raise InvalidAmount("A reason is required for an adjustment.", attr="reason")
+    equity = system_wallet_get(code=SystemAccount.EQUITY, currency=wallet.currency)
+    return _adjustment_post(acting_user=acting_user, wallet=wallet, equity=equity, amount=amount, reason=reason)
+
+
+@retry_on_contention
+def _adjustment_post(
+    *, acting_user: User, wallet: Wallet, equity: Wallet, amount: Decimal, reason: str
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        locked = wallets_lock(ids=[wallet.pk, equity.pk])
+        target, source = locked[wallet.pk], locked[equity.pk]
+        debit, credit = (source, target) if amount > 0 else (target, source)
+        _require_available(debit, abs(amount))
+        now = timezone.now()
+        txn = LedgerTransaction.objects.create(
+            type=TransactionType.ADJUSTMENT,
+            status=TransactionStatus.POSTED,
+            currency=wallet.currency,
+            amount=abs(amount),
+            debit_wallet=debit,
+            credit_wallet=credit,
+            description=reason.strip()[:255],
+            initiated_by=acting_user,
+            created_at=now,
+            posted_at=now,
+            finalized_at=now,
+        )
+        _post_entries(txn=txn, debit=debit, credit=credit, now=now)
+        _save_wallets(debit, credit)
+    return txn
+
+
+def transaction_reverse(*, acting_user: User, transaction_id: int, reason: str = "") -> LedgerTransaction:
+    """Staff: undo a posted transaction with an opposite one (never by editing it). Once only:
+    the database's unique ``reverses`` link backs the check made under the wallets' locks."""
+    _require_staff(acting_user)
+    return _reversal_post(acting_user=acting_user, transaction_id=transaction_id, reason=reason)
+
+
+@retry_on_contention
+def _reversal_post(*, acting_user: User, transaction_id: int, reason: str) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        original = LedgerTransaction.objects.get(pk=transaction_id)
+        if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
+            raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
+        locked = wallets_lock(ids=[original.debit_wallet_id, original.credit_wallet_id])
+        if LedgerTransaction.objects.filter(reverses=original).exists():
+            raise AlreadyReversed()
+        debit, credit = locked[original.credit_wallet_id], locked[original.debit_wallet_id]
+        _require_available(debit, original.amount)
+        now = timezone.now()
+        txn = LedgerTransaction.objects.create(
+            type=TransactionType.REVERSAL,
+            status=TransactionStatus.POSTED,
+            currency=original.currency,
+            amount=original.amount,
+            debit_wallet=debit,
+            credit_wallet=credit,
+            description=(reason.strip() or f"Reversal of {original.public_id}")[:255],
+            initiated_by=acting_user,
+            reverses=original,
+            created_at=now,
+            posted_at=now,
+            finalized_at=now,
+        )
+        _post_entries(txn=txn, debit=debit, credit=credit, now=now)
+        _save_wallets(debit, credit)
+    return txn

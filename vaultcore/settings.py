@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
+    "rest_framework_simplejwt.token_blacklist",
     "vaultcore.apps.VaultCoreConfig",
     "accounts.apps.AccountsConfig",
     "wallets.apps.WalletsConfig",
@@ -215,7 +216,10 @@ CSRF_FAILURE_VIEW = "vaultcore.errors.csrf_failure"
 # --- REST framework, errors, schema ----------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTCookieAuthentication"],
+    # Rates come from the Accounts section below (None = that throttle is off).
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": None, "auth_ip": None, "auth_account": None},
     "DEFAULT_PARSER_CLASSES": ["vaultcore.parsers.DecimalJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
@@ -285,7 +289,177 @@ LOGGING = {
 }
 
 # --- Accounts: tokens, email, throttling ----------------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Hashes imported from older systems keep verifying and are re-hashed with Argon2id on login.
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTHENTICATION_BACKENDS = ["accounts.backends.UsernameOrEmailBackend"]
+
+JWT_ALGORITHM: str = env.str("JWT_ALGORITHM", default="HS256")
+if JWT_ALGORITHM not in ("HS256", "HS384", "HS512"):
+    raise ImproperlyConfigured("JWT_ALGORITHM must be HS256, HS384 or HS512.")
+SIMPLE_JWT = {
+    "ALGORITHM": JWT_ALGORITHM,
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_ACCESS_TOKEN_LIFETIME", default=900)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env.int("JWT_REFRESH_TOKEN_LIFETIME", default=7 * 24 * 3600)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+    "AUTH_TOKEN_CLASSES": ("accounts.tokens.VaultAccessToken",),
+    "TOKEN_OBTAIN_SERIALIZER": None,
+    "LEEWAY": 0,
+}
+# Cookies carrying the JWTs (HttpOnly, SameSite=Lax; Secure outside DEBUG unless overridden).
+JWT_COOKIE_SECURE: bool = env.bool("JWT_COOKIE_SECURE", default=not DEBUG)
+JWT_ACCESS_COOKIE = "access_token"
+JWT_REFRESH_COOKIE = "refresh_token"
+JWT_REFRESH_COOKIE_PATH = "/api/v1/auth/"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# Email: console in development, django-anymail in production (ANYMAIL_PROVIDER), SMTP otherwise.
+ANYMAIL_PROVIDER: str = env.str("ANYMAIL_PROVIDER", default="")
+if ANYMAIL_PROVIDER:
+    _default_email_backend = f"anymail.backends.{ANYMAIL_PROVIDER}.EmailBackend"
+elif DEBUG:
+    _default_email_backend = "django.core.mail.backends.console.EmailBackend"
+else:
+    _default_email_backend = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_BACKEND: str = env.str("EMAIL_BACKEND", default=_default_email_backend)
+ANYMAIL: dict[str, str] = {
+    key: value
+    for key, value in {
+        f"{ANYMAIL_PROVIDER.upper()}_API_KEY": env.str("ANYMAIL_API_KEY", default=""),
+        f"{ANYMAIL_PROVIDER.upper()}_SERVER_TOKEN": env.str("ANYMAIL_SERVER_TOKEN", default=""),
+        f"{ANYMAIL_PROVIDER.upper()}_SENDER_DOMAIN": env.str("ANYMAIL_SENDER_DOMAIN", default=""),
+    }.items()
+    if ANYMAIL_PROVIDER and value
+}
+EMAIL_HOST: str = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT: int = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER: str = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD: str = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS: bool = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="VaultCore <no-reply@localhost>")
+# Links in emails: FRONTEND_URL pages when set, else this API's own GET endpoints on
+# PUBLIC_BASE_URL. Never derived from the request's Host header.
+PUBLIC_BASE_URL: str = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+FRONTEND_URL: str = env.str("FRONTEND_URL", default="").rstrip("/")
+EMAIL_VERIFICATION_TOKEN_MAX_AGE: int = env.int("EMAIL_VERIFICATION_TOKEN_MAX_AGE", default=24 * 3600)
+PASSWORD_RESET_TOKEN_MAX_AGE: int = env.int("PASSWORD_RESET_TOKEN_MAX_AGE", default=3600)
+EMAIL_CHANGE_TOKEN_MAX_AGE: int = env.int("EMAIL_CHANGE_TOKEN_MAX_AGE", default=24 * 3600)
+
+
+def _throttle_rate(name: str, default: str) -> str | None:
+    """``100/min`` style rate, or None when the variable is ``off``."""
+    value = env.str(name, default=default).strip()
+    return None if value.lower() in ("off", "none", "") else value
+
+
+THROTTLE_USER_RATE = _throttle_rate("THROTTLE_USER_RATE", "100/min")
+THROTTLE_AUTH_RATE = _throttle_rate("THROTTLE_AUTH_RATE", "10/min")
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "user": THROTTLE_USER_RATE,
+    "auth_ip": THROTTLE_AUTH_RATE,
+    "auth_account": THROTTLE_AUTH_RATE,
+}
+# Reverse proxies in front of the app whose X-Forwarded-For is trusted for client IPs (0 = use
+# REMOTE_ADDR; a client-supplied header is then ignored, so it cannot dodge per-IP throttles).
+REST_FRAMEWORK["NUM_PROXIES"] = env.int("THROTTLE_NUM_PROXIES", default=0)
+
+# Operators: `python manage.py bootstrap_superuser` reads these.
+SUPERUSER_USERNAME: str = env.str("SUPERUSER_USERNAME", default="")
+SUPERUSER_EMAIL: str = env.str("SUPERUSER_EMAIL", default="")
+SUPERUSER_PASSWORD: str = env.str("SUPERUSER_PASSWORD", default="")
+SUPERUSER_FIRST_NAME: str = env.str("SUPERUSER_FIRST_NAME", default="")
+SUPERUSER_MIDDLE_NAME: str = env.str("SUPERUSER_MIDDLE_NAME", default="")
+SUPERUSER_LAST_NAME: str = env.str("SUPERUSER_LAST_NAME", default="")
+
+CELERY_BEAT_SCHEDULE["accounts-purge-expired-tokens"] = {
+    "task": "accounts.tasks.expired_tokens_purge",
+    "schedule": timedelta(hours=1),
+}
 
 # --- Wallets and ledger ----------------------------------------------------------------------
+# Enabled ISO 4217 codes (upper case). Minor units come from Babel's CLDR data.
+WALLET_CURRENCIES: list[str] = [
+    code.strip().upper() for code in env.list("WALLET_CURRENCIES", default=["USD", "EUR", "GBP", "JPY", "KWD"])
+]
+# Largest amount of one transaction, in major units; per-currency overrides as "JPY=100000000,KWD=300000".
+MAX_TRANSACTION_AMOUNT: str = env.str("MAX_TRANSACTION_AMOUNT", default="1000000")
+MAX_TRANSACTION_AMOUNTS: dict[str, str] = {
+    k.strip().upper(): str(v) for k, v in env.dict("MAX_TRANSACTION_AMOUNTS", default={}).items()
+}
+# Outgoing money (withdraw, transfer) needs a verified email address.
+WALLET_REQUIRE_VERIFIED_EMAIL: bool = env.bool("WALLET_REQUIRE_VERIFIED_EMAIL", default=True)
+# Daily outgoing limit per role, per wallet and UTC day, in the wallet currency's major units.
+# A role that is not listed has no limit.
+WALLET_DAILY_OUTGOING_LIMITS: dict[str, str] = {
+    k.strip(): str(v)
+    for k, v in env.dict(
+        "WALLET_DAILY_OUTGOING_LIMITS", default={"user": "50000", "staff": "250000", "admin": "1000000"}
+    ).items()
+}
+# Idempotency keys are kept at least this long (hours, >= 24); an in-flight key whose request died
+# without moving money may be taken over after IDEMPOTENCY_LOCK_TIMEOUT seconds.
+IDEMPOTENCY_KEY_TTL_HOURS: int = max(24, env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24))
+IDEMPOTENCY_LOCK_TIMEOUT: int = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=60)
+CELERY_BEAT_SCHEDULE["ledger-idempotency-keys-cleanup"] = {
+    "task": "ledger.tasks.idempotency_keys_cleanup",
+    "schedule": 3600.0,
+}
+# Payment provider: "sandbox" (development; deposits post and payouts succeed at once) or a
+# provider registered in payments.providers (e.g. "stripe"). Sandbox is the default only in DEBUG.
+PAYMENTS_PROVIDER: str = env.str("PAYMENTS_PROVIDER", default="sandbox" if DEBUG else "stripe")
+ALLOW_SANDBOX_PROVIDER: bool = env.bool("ALLOW_SANDBOX_PROVIDER", default=False)
+if not DEBUG and PAYMENTS_PROVIDER == "sandbox" and not ALLOW_SANDBOX_PROVIDER:
+    raise ImproperlyConfigured(
+        "PAYMENTS_PROVIDER=sandbox moves no real money and is for development. With DEBUG off, set "
+        "PAYMENTS_PROVIDER to a real provider (e.g. stripe), or ALLOW_SANDBOX_PROVIDER=True for a demo."
+    )
+
 
 # --- Payments --------------------------------------------------------------------------------
+# Tests run with DEBUG off like production; their settings module may use the fixed dev key.
+_PAYMENTS_TEST_SETTINGS = env.str("DJANGO_SETTINGS_MODULE", default="") == "vaultcore.settings_test"
+# Key ring for AES-256-GCM field encryption: "kid:base64(32 bytes)" entries, comma-separated,
+# newest first (the first encrypts, all decrypt). Rotate: prepend a new key, run
+# `manage.py rotate_encryption_key`, then drop the old one.
+_DEV_ENCRYPTION_KEYS = "dev1:dmF1bHRjb3JlLWRldi1vbmx5LWFlcy1rZXktMDAwMDE="
+ENCRYPTION_KEYS: str = env.str("ENCRYPTION_KEYS", default="")
+if not ENCRYPTION_KEYS:
+    if not (DEBUG or _PAYMENTS_TEST_SETTINGS):
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS is not set. It is required when DEBUG is off (bank details are "
+            "encrypted with it). Generate one with `python -c 'import base64, os; "
+            'print("k1:" + base64.b64encode(os.urandom(32)).decode())\'`. See .env.example.'
+        )
+    ENCRYPTION_KEYS = _DEV_ENCRYPTION_KEYS
+
+# Stripe. The secrets are required with DEBUG off when PAYMENTS_PROVIDER (wallets/ledger
+# section above) selects Stripe.
+STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")
+if PAYMENTS_PROVIDER == "stripe" and not DEBUG and not _PAYMENTS_TEST_SETTINGS:
+    for _name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
+        _require(_name, "PAYMENTS_PROVIDER=stripe; copy it from the Stripe dashboard")
+STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
+STRIPE_TIMEOUT: float = env.float("STRIPE_TIMEOUT", default=10.0)
+STRIPE_MAX_RETRIES: int = env.int("STRIPE_MAX_RETRIES", default=3)
+STRIPE_RETRY_BACKOFF: float = env.float("STRIPE_RETRY_BACKOFF", default=0.5)
+# Reconciliation: pending deposits/withdrawals older than this are checked against Stripe.
+RECONCILIATION_PENDING_MINUTES: int = env.int("RECONCILIATION_PENDING_MINUTES", default=30)
+# Seconds the single-run lock of a background job lives if its holder dies.
+PAYMENTS_JOB_LOCK_TIMEOUT: int = env.int("PAYMENTS_JOB_LOCK_TIMEOUT", default=900)
+CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"] = {
+    "task": "payments.tasks.requeue_stale_stripe_events",
+    "schedule": 300.0,
+}

@@ -1,5 +1,10 @@
-"""URL routes of wallets (mounted under /api/v1/ by vaultcore.urls)."""
+"""URL routes of wallets (mounted under /api/v1/wallets/ by vaultcore.urls)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from wallets import apis
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", apis.WalletListCreateApi.as_view(), name="wallet-list"),
+    path("<str:currency>/", apis.WalletDetailApi.as_view(), name="wallet-detail"),
+]

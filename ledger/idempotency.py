@@ -1,0 +1,170 @@
+"""``Idempotency-Key`` for money-moving POSTs (see the contract and ``IdempotencyKey``).
+
+Protocol, per (user, key):
+1. claim: INSERT the key row in its own short commit. The unique constraint decides races:
+   only one request holds a key; a concurrent one reads the row and gets 409
+   ``idempotency_key_in_use`` (or 422 ``idempotency_key_reused`` for a different request).
+2. work: the money service links the key to its ledger transaction inside its own atomic block,
+   so money and key commit together.
+3. complete: the response (status + body) is stored; later requests with the same key and body
+   get it again with ``Idempotent-Replayed: true``. Validation failures (400), 409s and server
+   errors of requests that moved no money are not stored: the key is released and may be retried.
+A request that died after claiming but before moving money leaves a row with no transaction;
+after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds it may be taken over.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from ledger.exceptions import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
+from ledger.models import IdempotencyKey, LedgerTransaction
+from vaultcore.errors import DomainError, error_body, error_type_for
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}$")
+
+
+@dataclass(frozen=True)
+class Claim:
+    row: IdempotencyKey
+    replay: Response | None = None
+
+
+def idempotency_key_from_request(request: Request) -> str | None:
+    """The request's key, None without the header, or 400 for an empty/long/non-ASCII key."""
+    raw = request.headers.get(HEADER)
+    if raw is None:
+        return None
+    if not _KEY_RE.match(raw):
+        raise InvalidIdempotencyKey()
+    return raw
+
+
+def request_fingerprint(*, endpoint: str, data: Any) -> str:
+    """SHA-256 of the endpoint and the parsed body, canonicalised (key order does not matter)."""
+    canonical = json.dumps({"endpoint": endpoint, "body": data}, sort_keys=True, cls=DjangoJSONEncoder)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(status_code: int, body: Any) -> Response:
+    return Response(body, status=status_code, headers={REPLAYED_HEADER: "true"})
+
+
+def idempotency_key_claim(
+    *,
+    user: User,
+    key: str,
+    endpoint: str,
+    fingerprint: str,
+    render: Callable[[LedgerTransaction], Response],
+) -> Claim:
+    """Claim ``key`` for this request, or decide what an earlier request with it means."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            row = IdempotencyKey.objects.create(
+                user=user, key=key, endpoint=endpoint, fingerprint=fingerprint, locked_at=now
+            )
+        return Claim(row=row)
+    except IntegrityError:
+        pass
+    row = IdempotencyKey.objects.select_related("transaction").get(user=user, key=key)
+    if row.fingerprint != fingerprint or row.endpoint != endpoint:
+        raise IdempotencyKeyReused()
+    if row.response_status is not None:
+        return Claim(row=row, replay=_replay(row.response_status, row.response_body))
+    stale = row.locked_at < now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT)
+    if not stale:
+        raise IdempotencyKeyInUse()
+    if row.transaction is not None:
+        # The first request moved money and then died before storing its response.
+        response = render(row.transaction)
+        idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
+        return Claim(row=row, replay=_replay(response.status_code, response.data))
+    # The first request died before moving money: take the key over (one winner).
+    taken = IdempotencyKey.objects.filter(
+        pk=row.pk, locked_at=row.locked_at, transaction__isnull=True, response_status__isnull=True
+    ).update(locked_at=now)
+    if not taken:
+        raise IdempotencyKeyInUse()
+    row.locked_at = now
+    return Claim(row=row)
+
+
+def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any) -> None:
+    """Store the response to replay it for later requests with the same key."""
+    body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
+    IdempotencyKey.objects.filter(pk=row.pk).update(response_status=status_code, response_body=body)
+
+
+def idempotency_key_release(*, row: IdempotencyKey) -> bool:
+    """Forget a key whose request moved no money, so that it can be retried. False when the
+    request did move money (the key stays bound to its transaction)."""
+    deleted, _ = IdempotencyKey.objects.filter(pk=row.pk, transaction__isnull=True).delete()
+    return bool(deleted)
+
+
+def _stored(status_code: int) -> bool:
+    """Business refusals are replayed like successes; bad input, conflicts and server errors
+    are not (the client fixes the request, or retries)."""
+    return status_code < 500 and status_code not in (status.HTTP_400_BAD_REQUEST, status.HTTP_409_CONFLICT)
+
+
+def idempotent_post(
+    request: Request,
+    *,
+    endpoint: str,
+    handler: Callable[[IdempotencyKey | None], Response],
+    render: Callable[[LedgerTransaction], Response],
+) -> Response:
+    """Run ``handler`` at most once per (user, Idempotency-Key); replay its response after."""
+    key = idempotency_key_from_request(request)
+    if key is None:
+        return handler(None)
+    user: User = request.user  # type: ignore[assignment]
+    claim = idempotency_key_claim(
+        user=user,
+        key=key,
+        endpoint=endpoint,
+        fingerprint=request_fingerprint(endpoint=endpoint, data=request.data),
+        render=render,
+    )
+    if claim.replay is not None:
+        return claim.replay
+    row = claim.row
+    try:
+        response = handler(row)
+    except DomainError as exc:
+        if _stored(exc.status_code) or not idempotency_key_release(row=row):
+            body = error_body(error_type_for(exc.status_code), exc.code, exc.detail, exc.attr)
+            idempotency_key_complete(row=row, status_code=exc.status_code, body=body)
+        raise
+    except BaseException:
+        idempotency_key_release(row=row)
+        raise
+    idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
+    return response
+
+
+def idempotency_keys_delete_expired() -> int:
+    """Delete keys older than ``IDEMPOTENCY_KEY_TTL_HOURS`` (at least 24 h); returns the count."""
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_KEY_TTL_HOURS)
+    deleted, _ = IdempotencyKey.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,142 @@
+"""Input and output serializers of the ledger API (no business logic: services decide)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from ledger.models import Direction, LedgerTransaction, TransactionStatus, TransactionType
+from wallets.models import WalletKind
+from wallets.money import AmountError, CurrencyError, format_amount, parse_amount, validate_currency
+
+AMOUNT_HELP = (
+    "Decimal string (or exact JSON number) with at most the currency's minor-unit digits "
+    "(USD 2, JPY 0, KWD 3); > 0 and <= MAX_TRANSACTION_AMOUNT. Never rounded."
+)
+
+
+class CurrencyField(serializers.CharField):
+    """An enabled ISO 4217 code (upper case); anything else is 400 ``unsupported_currency``."""
+
+    default_error_messages = {"unsupported_currency": "Unsupported currency."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "ISO 4217 code, upper case; one of the enabled currencies.")
+        super().__init__(max_length=3, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return validate_currency(data)
+        except CurrencyError as exc:
+            raise serializers.ValidationError(str(exc), code="unsupported_currency") from exc
+
+
+@extend_schema_field({"type": "string", "format": "decimal", "example": "10.50"})
+class AmountField(serializers.Field):
+    """Keeps the raw JSON value; ``MoneyInputSerializer.validate`` parses it with the currency."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
+        return str(value)
+
+
+class MoneyInputSerializer(serializers.Serializer):
+    currency = CurrencyField()
+    amount = AmountField(help_text=AMOUNT_HELP)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            attrs["amount"] = parse_amount(attrs["amount"], attrs["currency"])
+        except AmountError as exc:
+            raise serializers.ValidationError({"amount": [str(exc)]}, code="invalid") from exc
+        return attrs
+
+
+class DepositInputSerializer(MoneyInputSerializer):
+    pass
+
+
+class WithdrawInputSerializer(MoneyInputSerializer):
+    bank_account_id = serializers.CharField(
+        required=False, allow_null=True, max_length=64, help_text="One of your bank accounts (payments API)."
+    )
+
+
+class TransferInputSerializer(MoneyInputSerializer):
+    recipient = serializers.CharField(max_length=254, help_text="The recipient's username or email address.")
+    description = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+
+
+class TransactionFilterSerializer(serializers.Serializer):
+    currency = CurrencyField(required=False)
+    type = serializers.ChoiceField(choices=TransactionType.choices, required=False)
+    status = serializers.ChoiceField(choices=TransactionStatus.choices, required=False)
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+
+
+class StatementFilterSerializer(serializers.Serializer):
+    currency = CurrencyField()
+    created_after = serializers.DateTimeField(required=False, help_text="Inclusive.")
+    created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
+
+
+class TransactionOutputSerializer(serializers.Serializer):
+    """A transaction as seen from the caller's wallet (``context["user"]``)."""
+
+    id = serializers.UUIDField(source="public_id")
+    type = serializers.ChoiceField(choices=TransactionType.choices)
+    status = serializers.ChoiceField(choices=TransactionStatus.choices)
+    currency = serializers.CharField()
+    amount = serializers.SerializerMethodField()
+    direction = serializers.SerializerMethodField()
+    balance_after = serializers.SerializerMethodField()
+    counterparty = serializers.SerializerMethodField()
+    description = serializers.CharField()
+    reference = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    posted_at = serializers.DateTimeField(allow_null=True)
+
+    def _mine_is_debit(self, obj: LedgerTransaction) -> bool:
+        return obj.debit_wallet.user_id == self.context["user"].pk
+
+    @extend_schema_field({"type": "string", "format": "decimal", "example": "10.50"})
+    def get_amount(self, obj: LedgerTransaction) -> str:
+        return format_amount(obj.amount, obj.currency)
+
+    @extend_schema_field({"type": "string", "enum": Direction.values})
+    def get_direction(self, obj: LedgerTransaction) -> str:
+        return Direction.DEBIT if self._mine_is_debit(obj) else Direction.CREDIT
+
+    @extend_schema_field({"type": "string", "format": "decimal", "nullable": True, "description": "Null until posted."})
+    def get_balance_after(self, obj: LedgerTransaction) -> str | None:
+        value = getattr(obj, "my_balance_after", None)
+        if value is None and obj.status == TransactionStatus.POSTED and "my_balance_after" not in obj.__dict__:
+            mine = obj.debit_wallet if self._mine_is_debit(obj) else obj.credit_wallet
+            value = obj.entries.filter(wallet=mine).values_list("balance_after", flat=True).first()
+        return None if value is None else format_amount(value, obj.currency)
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_counterparty(self, obj: LedgerTransaction) -> str | None:
+        other = obj.credit_wallet if self._mine_is_debit(obj) else obj.debit_wallet
+        if other.kind != WalletKind.USER or other.user is None:
+            return None
+        return other.user.username
+
+
+class PaymentSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    client_secret = serializers.CharField(allow_null=True)
+
+
+class DepositOutputSerializer(TransactionOutputSerializer):
+    payment = serializers.SerializerMethodField()
+
+    @extend_schema_field(PaymentSerializer)
+    def get_payment(self, obj: LedgerTransaction) -> dict[str, Any]:
+        return self.context["payment"]
