@@ -133,3 +133,22 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name or self.username
+
+
+class RevokedAccessToken(models.Model):
+    """An access token ended by logout before it expired.
+
+    Authentication looks the ``jti`` up (unique index) in the same query that loads the user;
+    rows are purged once ``expires_at`` has passed, when the token would be refused anyway.
+    """
+
+    jti = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="revoked_access_tokens")
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"revoked access token of user {self.user_id}"

@@ -1,0 +1,95 @@
+"""One authentication class for the whole API: ``Authorization: Bearer <access>`` or the
+``access_token`` cookie.
+
+Cost per request: signature and claim checks in memory, then ONE query that loads the user
+together with "is this token's jti on the logout denylist". No password hashing.
+Cookie-authenticated requests pass Django's CSRF check (unsafe methods), like DRF's
+SessionAuthentication; a bearer header cannot be sent by another site, so it needs none.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.http import HttpRequest
+from django.middleware.csrf import CsrfViewMiddleware
+from rest_framework import exceptions
+from rest_framework.request import Request
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import Token
+
+from accounts.models import RevokedAccessToken, User
+from accounts.tokens import TOKEN_VERSION_CLAIM
+
+
+class _CSRFCheck(CsrfViewMiddleware):
+    def _reject(self, request: HttpRequest, reason: str) -> str:
+        return reason
+
+
+def enforce_csrf(request: Request | HttpRequest) -> None:
+    """Django's CSRF check (``csrftoken`` cookie + ``X-CSRFToken`` header) for unsafe methods."""
+    django_request = request._request if isinstance(request, Request) else request
+
+    def dummy_get_response(_: HttpRequest) -> None:  # pragma: no cover - never called
+        return None
+
+    check = _CSRFCheck(dummy_get_response)  # type: ignore[arg-type]
+    check.process_request(django_request)
+    reason = check.process_view(django_request, None, (), {})  # type: ignore[arg-type]
+    if reason:
+        raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
+
+
+def user_for_token(validated_token: Token) -> User:
+    """The active user of an access token whose version is current and which was not logged out.
+
+    Raises ``InvalidToken`` (401 ``token_not_valid``) or ``TokenRevoked`` (401 ``token_revoked``).
+    """
+    try:
+        user_id = int(validated_token[api_settings.USER_ID_CLAIM])
+        version = int(validated_token[TOKEN_VERSION_CLAIM])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidToken("Token contained no recognizable user identification.") from exc
+    jti = str(validated_token.get(api_settings.JTI_CLAIM, ""))
+    user = (
+        User.objects.annotate(access_revoked=Exists(RevokedAccessToken.objects.filter(jti=jti, user=OuterRef("pk"))))
+        .filter(pk=user_id)
+        .first()
+    )
+    if user is None:
+        raise InvalidToken("Token contained no recognizable user identification.")
+    if not user.is_active or version != user.token_version or user.access_revoked:
+        # Imported here: DRF loads this module while rest_framework.views is still initialising,
+        # and accounts.exceptions imports the error handler, which imports rest_framework.views.
+        from accounts.exceptions import TokenRevoked
+
+        raise TokenRevoked()
+    return user
+
+
+class JWTCookieAuthentication(JWTAuthentication):
+    """Bearer header first; otherwise the ``access_token`` cookie (CSRF-checked)."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Token] | None:
+        header = self.get_header(request)
+        if header is not None:
+            raw_token = self.get_raw_token(header)
+            if raw_token is None:
+                return None
+            validated = self.get_validated_token(raw_token)
+            return user_for_token(validated), validated
+        raw_cookie = request.COOKIES.get(settings.JWT_ACCESS_COOKIE)
+        if not raw_cookie:
+            return None
+        validated = self.get_validated_token(raw_cookie.encode())
+        user = user_for_token(validated)
+        enforce_csrf(request)
+        return user, validated
+
+    def get_user(self, validated_token: Token) -> Any:
+        return user_for_token(validated_token)
