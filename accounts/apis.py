@@ -172,7 +172,8 @@ class RefreshApi(PublicApi):
         if not raw or len(raw) > 1024:
             return None
         try:
-            return str(token_backend.decode(raw, verify=True)  # type: ignore[arg-type].get("user_id") or "") or None
+            payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]
+            return str(payload.get("user_id") or "") or None
         except TokenBackendError:
             return None
 
