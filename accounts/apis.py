@@ -400,7 +400,7 @@ class ConfirmEmailChangeApi(PublicApi):
 class MeApi(APIView):
     @extend_schema(tags=_USERS_TAG, responses={200: UserSerializer}, summary="The caller's user object")
     def get(self, request: Request) -> Response:
-        return Response(UserSerializer(request.user).data)
+        return Response(UserSerializer(request.user).data)  # type: ignore[arg-type]
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         serializer = MeUpdateInputSerializer(data=request.data, partial=partial)

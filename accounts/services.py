@@ -1,7 +1,7 @@
 """Writes of accounts: every state change goes through a function here.
 
 Each top-level service is its own durable transaction; emails are queued as Celery tasks with
-``delay_on_commit`` so nothing is sent for a change that rolled back. Every session-revoking
+``transaction.on_commit`` so nothing is sent for a change that rolled back. Every session-revoking
 change (logout-all, password change/reset, role change, deactivation) bumps ``token_version``
 in the same transaction.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -94,7 +95,7 @@ def user_register(
                 last_name=last_name,
                 role=Role.USER,
             )
-            tasks.verification_email_send.delay_on_commit(user.pk)
+            transaction.on_commit(partial(tasks.verification_email_send.delay, user.pk))
     except IntegrityError as exc:
         _raise_duplicate(exc)
     logger.info("user registered: id=%s", user.pk)
@@ -226,7 +227,7 @@ def password_reset_request(*, email: str) -> None:
     """Email a reset link when an active account has this address; silent otherwise."""
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is not None:
-        tasks.password_reset_email_send.delay_on_commit(user.pk)
+        transaction.on_commit(partial(tasks.password_reset_email_send.delay, user.pk))
 
 
 def password_reset_confirm(*, token: str, new_password: str) -> User:
@@ -260,7 +261,7 @@ def email_verification_request(*, user: User) -> bool:
     """Queue a verification email; False (nothing sent) when the address is already verified."""
     if user.is_email_verified:
         return False
-    tasks.verification_email_send.delay_on_commit(user.pk)
+    transaction.on_commit(partial(tasks.verification_email_send.delay, user.pk))
     return True
 
 
@@ -286,7 +287,7 @@ def email_change_request(*, user: User, new_email: str, password: str) -> None:
     if new_email.lower() == user.email.lower():
         raise DuplicateValue("This is already your email address.", attr="new_email")
     _unique_check(email=new_email, email_attr="new_email")
-    tasks.email_change_emails_send.delay_on_commit(user.pk, new_email)
+    transaction.on_commit(partial(tasks.email_change_emails_send.delay, user.pk, new_email))
 
 
 def email_change_confirm(*, token: str) -> User:

@@ -1,6 +1,6 @@
 """Celery tasks of accounts: take ids, re-fetch, call a service.
 
-Queued with ``delay_on_commit`` by the services, so an email never leaves for a change that
+Queued by the services with ``transaction.on_commit``, so an email never leaves for a change that
 was rolled back. Sending failures (network, provider) are retried with exponential backoff.
 """
 
