@@ -1,0 +1,67 @@
+"""Database rules of wallets, proven by bypassing the Python guards."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from accounts.tests.factories import UserFactory
+from ledger.tests.factories import funded_wallet
+from wallets.models import SystemAccount, Wallet, WalletKind
+from wallets.tests.factories import WalletFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"balance": Decimal("-0.01")},
+        {"held": Decimal("-0.01")},
+        {"held": Decimal("100.01")},  # available would be negative
+    ],
+)
+def test_user_wallet_can_never_go_negative_in_the_database(changes: dict[str, Decimal]) -> None:
+    # given
+    wallet = funded_wallet(amount="100.00")
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.filter(pk=wallet.pk).update(**changes)
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("100.00")
+    assert wallet.held == Decimal("0")
+
+
+def test_system_accounts_may_go_negative() -> None:
+    # given
+    wallet = Wallet.objects.create(kind=WalletKind.SYSTEM, system_code=SystemAccount.EQUITY, currency="USD")
+    # when
+    Wallet.objects.filter(pk=wallet.pk).update(balance=Decimal("-500"))
+    # then
+    wallet.refresh_from_db()
+    assert wallet.balance == Decimal("-500")
+
+
+def test_one_wallet_per_user_and_currency_in_the_database() -> None:
+    # given
+    user = UserFactory.create()
+    WalletFactory.create(user=user, currency="USD")
+    # when / then
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.create(kind=WalletKind.USER, user=user, currency="USD")
+    WalletFactory.create(user=user, currency="EUR")
+    assert Wallet.objects.filter(user=user).count() == 2
+
+
+def test_kind_and_owner_must_agree() -> None:
+    user = UserFactory.create()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.create(kind=WalletKind.SYSTEM, user=user, currency="USD")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.create(kind=WalletKind.USER, user=None, currency="USD")
+
+
+def test_status_must_be_known() -> None:
+    wallet = WalletFactory.create()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Wallet.objects.filter(pk=wallet.pk).update(status="closed")
