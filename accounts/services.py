@@ -322,7 +322,7 @@ def user_update(
         if value is not None
     }
     if changes:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():  # not durable: the admin's change view wraps its own atomic block
             User.objects.filter(pk=user.pk).update(**changes)
         for field, value in changes.items():
             setattr(user, field, value)
@@ -341,8 +341,10 @@ def role_change_allowed(*, acting_user: User, user: User, role: str) -> bool:
 
 
 def user_role_change(*, acting_user: User, user: User, role: str) -> User:
-    """Give ``user`` a new role (hierarchy rule above) and revoke all their tokens."""
-    with transaction.atomic(durable=True):
+    """Give ``user`` a new role (hierarchy rule above) and revoke all their tokens.
+
+    Not durable: the admin's change view runs this inside its own transaction."""
+    with transaction.atomic():
         locked = user_lock(user_id=user.pk)
         if locked is None or not role_change_allowed(acting_user=acting_user, user=locked, role=role):
             raise RoleChangeForbidden()

@@ -89,7 +89,9 @@ def test_register_refuses_weak_passwords(api_client: APIClient, password: str) -
 
 def test_register_ignores_role_and_flags_in_the_body(api_client: APIClient) -> None:
     response = api_client.post(
-        REGISTER, {**_register_body(), "role": "superuser", "is_email_verified": True, "token_version": 9}, format="json"
+        REGISTER,
+        {**_register_body(), "role": "superuser", "is_email_verified": True, "token_version": 9},
+        format="json",
     )
     assert response.status_code == 201
     user = User.objects.get(username="alice")
@@ -426,7 +428,13 @@ def _trigger_password_reset(user: User, access: str) -> None:
 
 @pytest.mark.parametrize(
     "trigger",
-    [_trigger_logout_all, _trigger_password_change, _trigger_role_change, _trigger_deactivation, _trigger_password_reset],
+    [
+        _trigger_logout_all,
+        _trigger_password_change,
+        _trigger_role_change,
+        _trigger_deactivation,
+        _trigger_password_reset,
+    ],
 )
 def test_revocation_takes_effect_on_the_very_next_request(trigger) -> None:
     # given: two sessions, one by bearer and one by cookie
@@ -463,7 +471,9 @@ def test_change_password_returns_fresh_working_tokens() -> None:
     assert response.cookies["access_token"].value == fresh["access"]
     assert bearer(tokens["access"]).get(ME).status_code == 401
     assert APIClient().post(TOKEN, {"username": user.username, "password": DEFAULT_PASSWORD}).status_code == 401
-    assert APIClient().post(TOKEN, {"username": user.username, "password": "a-brand-new-passphrase-77"}).status_code == 200
+    assert (
+        APIClient().post(TOKEN, {"username": user.username, "password": "a-brand-new-passphrase-77"}).status_code == 200
+    )
 
 
 def test_change_password_with_wrong_old_password_is_400_and_changes_nothing() -> None:

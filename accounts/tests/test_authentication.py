@@ -39,6 +39,6 @@ def test_schema_offers_bearer_authorization(api_client: APIClient) -> None:
     schema = yaml.safe_load(api_client.get("/api/schema/").content)
     assert schema["components"]["securitySchemes"]["jwtAuth"]["scheme"] == "bearer"
     assert schema["paths"]["/api/v1/users/me/"]["get"]["security"] == [{"jwtAuth": []}]
-    assert "security" not in schema["paths"]["/api/v1/auth/token/"]["post"] or schema["paths"][
-        "/api/v1/auth/token/"
-    ]["post"]["security"] in ([], [{}])
+    assert "security" not in schema["paths"]["/api/v1/auth/token/"]["post"] or schema["paths"]["/api/v1/auth/token/"][
+        "post"
+    ]["security"] in ([], [{}])

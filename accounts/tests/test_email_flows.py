@@ -193,7 +193,9 @@ def test_password_reset_link_works_once_and_revokes_every_token(
         "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": NEW_PASSWORD}, format="json"
     )
     second = api_client.post(
-        "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": "yet-another-passphrase-55"}, format="json"
+        "/api/v1/auth/reset-password-confirm/",
+        {"token": token, "new_password": "yet-another-passphrase-55"},
+        format="json",
     )
     # then
     assert first.status_code == 200
@@ -228,10 +230,14 @@ def test_password_reset_refuses_a_weak_password_and_keeps_the_link_usable(
     with django_capture_on_commit_callbacks(execute=True):
         api_client.post("/api/v1/auth/forgot-password/", {"email": user.email}, format="json")
     token = _token(_link(mail.outbox[0]))
-    weak = api_client.post("/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": "1234"}, format="json")
+    weak = api_client.post(
+        "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": "1234"}, format="json"
+    )
     assert weak.status_code == 400
     assert error_attr(weak) == "new_password"
-    ok = api_client.post("/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": NEW_PASSWORD}, format="json")
+    ok = api_client.post(
+        "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": NEW_PASSWORD}, format="json"
+    )
     assert ok.status_code == 200
 
 
