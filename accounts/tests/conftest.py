@@ -30,7 +30,8 @@ def error_code(response: Any) -> str:
 
 
 def error_attr(response: Any) -> str | None:
-    return response.json()["errors"][0]["attr"]  # type: ignore[no-any-return]
+    attr = response.json()["errors"][0]["attr"]
+    return None if attr is None else str(attr)
 
 
 @pytest.fixture

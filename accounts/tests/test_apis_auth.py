@@ -211,7 +211,7 @@ def _forge(payload_changes: dict, *, key: str | None = None, algorithm: str = "H
     }
     payload.update(payload_changes)
     if algorithm == "none":
-        return jwt.encode(payload, None, algorithm="none")
+        return jwt.encode(payload, None, algorithm="none")  # type: ignore[arg-type]
     return jwt.encode(payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm=algorithm)
 
 

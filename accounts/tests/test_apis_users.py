@@ -128,8 +128,8 @@ def test_staff_lists_users_with_pagination_and_search() -> None:
     UserFactory.create(username="other", first_name="Zedekiah")
     client = _client_for(staff)
     # when
-    page = client.get("/api/v1/users/", {"limit": 2}).json()
-    searched = client.get("/api/v1/users/", {"search": "ZED", "limit": 200}).json()
+    page = client.get("/api/v1/users/", {"limit": "2"}).json()
+    searched = client.get("/api/v1/users/", {"search": "ZED", "limit": "200"}).json()
     # then
     assert set(page) == {"results", "next", "previous"}
     assert len(page["results"]) == 2

@@ -116,4 +116,4 @@ def test_the_env_value_off_means_no_rate(monkeypatch, value: str, rate: str | No
 def test_default_rates() -> None:
     import vaultcore.settings as base
 
-    assert base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"] == "100/min"
+    assert base.THROTTLE_USER_RATE == "100/min"
