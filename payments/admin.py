@@ -1,1 +1,100 @@
 """Django admin (back-office) for payments; writes go through services."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from payments.exceptions import PaymentError
+from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from payments.services import stripe_event_retry
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(admin.ModelAdmin):
+    """Masked only: the encrypted columns are never shown, decrypted or editable here."""
+
+    list_display = ["id", "owner", "masked_account_number", "country", "currency", "created_at", "deleted_at"]
+    list_filter = ["country", "currency", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["owner__username", "owner__email", "account_number_last4", "=id"]
+    list_select_related = ["owner"]
+    fields = ["id", "owner", "masked_account_number", "country", "currency", "created_at", "deleted_at"]
+    readonly_fields = ["id", "owner", "masked_account_number", "country", "currency", "created_at", "deleted_at"]
+    ordering = ["-created_at"]
+
+    @admin.display(description="Account number")
+    def masked_account_number(self, obj: BankAccount) -> str:
+        return obj.masked_account_number
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    """Read-only log of Stripe webhook events, with a retry action for failed ones."""
+
+    list_display = ["stripe_id", "type", "status", "attempts", "received_at", "processed_at"]
+    list_filter = ["status", "type", "livemode"]
+    search_fields = ["=stripe_id", "type"]
+    date_hierarchy = "received_at"
+    readonly_fields = [
+        "stripe_id",
+        "type",
+        "status",
+        "attempts",
+        "error",
+        "note",
+        "livemode",
+        "api_version",
+        "stripe_created_at",
+        "received_at",
+        "processed_at",
+        "updated_at",
+        "pretty_payload",
+    ]
+    exclude = ["payload"]
+    actions = ["retry_processing"]
+
+    @admin.display(description="Payload")
+    def pretty_payload(self, obj: StripeEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+
+    @admin.action(description="Retry processing of the selected failed events")
+    def retry_processing(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
+        failed_ids = list(queryset.filter(status=StripeEventStatus.FAILED).order_by("pk").values_list("pk", flat=True))
+        skipped = queryset.count() - len(failed_ids)
+        retried = 0
+        for event in StripeEvent.objects.filter(pk__in=failed_ids).order_by("pk"):
+            try:
+                stripe_event_retry(event=event, acting_user=request.user)  # type: ignore[arg-type]
+            except PaymentError:
+                skipped += 1  # no longer failed (processed meanwhile)
+            else:
+                retried += 1
+        self.message_user(
+            request,
+            f"{retried} event(s) queued for processing; {skipped} skipped (not failed).",
+            messages.SUCCESS if retried else messages.WARNING,
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Viewing is allowed (read-only fields); saving is not.
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,1 +1,101 @@
 """Database models of payments."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from payments.crypto import EncryptedTextField
+
+
+class BankAccount(models.Model):
+    """A user's payout destination. Sensitive details are AES-256-GCM ciphertext at rest.
+
+    The primary key is a UUID generated in Python: it is part of each ciphertext's associated
+    data, so it must exist before the first save. Rows are never deleted (withdrawals may
+    reference them); ``deleted_at`` hides them from their owner.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bank_accounts")
+    account_holder_name_encrypted = EncryptedTextField(plaintext_name="account_holder_name")
+    bank_name_encrypted = EncryptedTextField(plaintext_name="bank_name")
+    account_number_encrypted = EncryptedTextField(plaintext_name="account_number")
+    routing_number_encrypted = EncryptedTextField(plaintext_name="routing_number")
+    account_number_last4 = models.CharField(max_length=4)
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    currency = models.CharField(max_length=3, help_text="ISO 4217")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Declared by EncryptedTextField.contribute_to_class (plaintext views of the columns above).
+    account_holder_name: str
+    bank_name: str
+    account_number: str
+    routing_number: str
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["owner", "created_at"], name="bankacct_owner_created_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(account_number_last4__regex=r"^[0-9]{4}$"), name="bankacct_last4_digits"
+            ),
+            models.CheckConstraint(condition=Q(country__regex=r"^[A-Z]{2}$"), name="bankacct_country_alpha2"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="bankacct_currency_iso"),
+            # Ciphertext only: a plaintext value can never be written to these columns.
+            *(
+                models.CheckConstraint(condition=Q(**{f"{column}__startswith": "v1:"}), name=f"bankacct_{column}_v1")
+                for column in (
+                    "account_holder_name_encrypted",
+                    "bank_name_encrypted",
+                    "account_number_encrypted",
+                    "routing_number_encrypted",
+                )
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Bank account ••••{self.account_number_last4} ({self.country}, {self.currency})"
+
+    @property
+    def masked_account_number(self) -> str:
+        return f"••••{self.account_number_last4}"
+
+
+class StripeEventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
+class StripeEvent(models.Model):
+    """One verified Stripe webhook event, stored once per Stripe event id.
+
+    Moves received -> processed | failed (error kept); a failed event can be retried, which
+    moves it back to received.
+    """
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=255, db_index=True)
+    livemode = models.BooleanField(default=False)
+    api_version = models.CharField(max_length=64, blank=True)
+    stripe_created_at = models.DateTimeField(null=True, blank=True, help_text="When Stripe created the event")
+    payload = models.JSONField()
+    status = models.CharField(max_length=16, choices=StripeEventStatus.choices, default=StripeEventStatus.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    note = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"], name="stripeevent_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} {self.type} ({self.status})"

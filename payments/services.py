@@ -1,1 +1,319 @@
 """Writes of payments: every state change goes through a function here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+import stripe
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import User
+from payments import crypto
+from payments.exceptions import (
+    BankAccountNotFound,
+    InvalidWebhookPayload,
+    InvalidWebhookSignature,
+    StripeEventNotRetryable,
+    WebhookNotConfigured,
+)
+from payments.lock_objects import bank_account_lock, rows_lock_batch, stripe_event_lock
+from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from payments.stripe_events import stripe_event_handler_for
+from payments.validators import account_number_last4
+
+logger = logging.getLogger("payments")
+
+_MAX_ERROR_CHARS = 2000
+
+
+# --- Bank accounts ---------------------------------------------------------------------------
+@transaction.atomic(durable=True)
+def bank_account_create(
+    *,
+    owner: User,
+    account_holder_name: str,
+    bank_name: str,
+    account_number: str,
+    routing_number: str,
+    country: str,
+    currency: str,
+) -> BankAccount:
+    """Store a bank account; the four sensitive details are encrypted before they reach SQL.
+
+    Values are expected already normalised by ``payments.validators`` (the input serializer).
+    """
+    account = BankAccount(
+        owner=owner,
+        account_number_last4=account_number_last4(account_number),
+        country=country,
+        currency=currency,
+    )
+    # The pk (a Python-side UUID) exists now, so each ciphertext is bound to this row.
+    account.account_holder_name = account_holder_name
+    account.bank_name = bank_name
+    account.account_number = account_number
+    account.routing_number = routing_number
+    account.save(force_insert=True)
+    logger.info("bank account %s created for user %s (••••%s)", account.pk, owner.pk, account.account_number_last4)
+    return account
+
+
+@transaction.atomic(durable=True)
+def bank_account_delete(*, bank_account_id: UUID, acting_user: User) -> None:
+    """Hide one of ``acting_user``'s bank accounts. The row stays: withdrawals may reference it."""
+    account = bank_account_lock(pk=bank_account_id, owner_id=acting_user.pk)
+    if account is None:
+        raise BankAccountNotFound()
+    account.deleted_at = timezone.now()
+    account.save(update_fields=["deleted_at"])
+    logger.info("bank account %s deleted by user %s", account.pk, acting_user.pk)
+
+
+# --- Encryption key rotation -----------------------------------------------------------------
+@dataclass
+class RotationReport:
+    """What a rotation run did (or, with ``dry_run``, would do)."""
+
+    key_id: str
+    dry_run: bool
+    batches: int = 0
+    rows: int = 0
+    values: int = 0
+    remaining: dict[str, int] = field(default_factory=dict)
+    per_model: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id,
+            "dry_run": self.dry_run,
+            "batches": self.batches,
+            "rows": self.rows,
+            "values": self.values,
+            "per_model": self.per_model,
+            "remaining": self.remaining,
+        }
+
+
+def encrypted_models() -> list[tuple[type[models.Model], list[crypto.EncryptedTextField]]]:
+    """Every installed model with encrypted columns, and those columns."""
+    found = []
+    for model in apps.get_models():
+        fields = crypto.encrypted_fields(model)
+        if fields:
+            found.append((model, fields))
+    return found
+
+
+def _needs_rotation(fields: list[crypto.EncryptedTextField], prefix: str) -> Q:
+    condition = Q()
+    for f in fields:
+        condition |= Q(**{f"{f.attname}__isnull": False}) & ~Q(**{f"{f.attname}__startswith": prefix})
+    return condition
+
+
+def encryption_key_rotate(
+    *,
+    batch_size: int = 500,
+    dry_run: bool = False,
+    on_batch: Callable[[RotationReport], None] | None = None,
+) -> RotationReport:
+    """Re-encrypt every encrypted value that is not on the newest key (the ring's first).
+
+    Works in batches, each its own short transaction that locks its rows in pk order, so an
+    interrupted run loses at most one uncommitted batch; a re-run picks up the rows still on an
+    old key (values already on the newest key are never touched). ``on_batch`` is called after
+    each committed batch (progress output).
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    ring = crypto.key_ring()
+    prefix = ring.prefix()
+    report = RotationReport(key_id=ring.primary_kid, dry_run=dry_run)
+    for model, fields in encrypted_models():
+        label = model._meta.label
+        condition = _needs_rotation(fields, prefix)
+        if dry_run:
+            report.remaining[label] = model._default_manager.filter(condition).count()
+            continue
+        report.per_model[label] = 0
+        while True:
+            with transaction.atomic(durable=True):
+                rows = rows_lock_batch(model=model, condition=condition, limit=batch_size)
+                for row in rows:
+                    changed = []
+                    for f in fields:
+                        stored = getattr(row, f.attname)
+                        if stored is None or stored.startswith(prefix):
+                            continue
+                        f.encrypt_value(row, f.decrypt_value(row, ring), ring)
+                        changed.append(f.attname)
+                        report.values += 1
+                    row.save(update_fields=changed)
+            if not rows:
+                break
+            report.batches += 1
+            report.rows += len(rows)
+            report.per_model[label] += len(rows)
+            if on_batch is not None:
+                on_batch(report)
+        report.remaining[label] = model._default_manager.filter(condition).count()
+    logger.info(
+        "encryption key rotation to %s: %d values in %d rows, dry_run=%s",
+        ring.primary_kid,
+        report.values,
+        report.rows,
+        dry_run,
+    )
+    return report
+
+
+# --- Stripe webhooks -------------------------------------------------------------------------
+def _stripe_created(value: object) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, tz=UTC)
+    return None
+
+
+def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[StripeEvent, bool]:
+    """Verify a webhook delivery and store its event once; return (event, created).
+
+    The ``Stripe-Signature`` header is checked by the SDK (``WebhookSignature.verify_header``:
+    HMAC-SHA256 with ``STRIPE_WEBHOOK_SECRET``, 300 s tolerance) before anything is parsed or
+    stored. A new
+    event is queued for processing after commit; a duplicate delivery changes nothing.
+    """
+    secret: str = settings.STRIPE_WEBHOOK_SECRET
+    if not secret:
+        logger.error("stripe webhook refused: STRIPE_WEBHOOK_SECRET is not set")
+        raise WebhookNotConfigured()
+    if not signature:
+        raise InvalidWebhookSignature("The Stripe-Signature header is missing.")
+    try:
+        # Signature and recency only; the body is parsed below (construct_event would crash on
+        # a signed body that is valid JSON but not an object).
+        stripe.WebhookSignature.verify_header(payload, signature, secret, stripe.Webhook.DEFAULT_TOLERANCE)
+    except stripe.SignatureVerificationError:
+        logger.warning("stripe webhook refused: signature invalid or outside the tolerance window")
+        raise InvalidWebhookSignature() from None
+    except ValueError:
+        raise InvalidWebhookPayload() from None
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        raise InvalidWebhookPayload() from None
+    if not isinstance(data, dict):
+        raise InvalidWebhookPayload()
+    event_id, event_type = data.get("id"), data.get("type")
+    if data.get("object") != "event" or not isinstance(event_id, str) or not isinstance(event_type, str):
+        raise InvalidWebhookPayload()
+    if not (0 < len(event_id) <= 255 and 0 < len(event_type) <= 255):
+        raise InvalidWebhookPayload()
+
+    with transaction.atomic(durable=True):
+        event, created = StripeEvent.objects.get_or_create(
+            stripe_id=event_id,
+            defaults={
+                "type": event_type,
+                "livemode": bool(data.get("livemode", False)),
+                "api_version": str(data.get("api_version") or "")[:64],
+                "stripe_created_at": _stripe_created(data.get("created")),
+                "payload": data,
+            },
+        )
+        if created:
+            transaction.on_commit(partial(_enqueue_processing, event.pk))
+    logger.info("stripe event %s (%s) %s", event_id, event_type, "stored" if created else "duplicate ignored")
+    return event, created
+
+
+def _enqueue_processing(event_pk: int) -> None:
+    """Queue processing; if the broker is down the event stays received and is re-queued later."""
+    from payments.tasks import process_stripe_event
+
+    try:
+        process_stripe_event.delay(event_pk)
+    except Exception as exc:  # a broker outage must not fail the (already committed) delivery
+        logger.error("stripe event pk=%s not queued (%s); it will be re-queued", event_pk, type(exc).__name__)
+
+
+def _describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
+
+
+@transaction.atomic(durable=True)
+def stripe_event_process(*, event_id: int) -> StripeEvent | None:
+    """Process one stored event at most once: lock its row, run its handler, record the outcome.
+
+    Only ``received`` events are processed; ``processed`` and ``failed`` ones are left alone
+    (a failed one goes back to ``received`` through :func:`stripe_event_retry`). The handler's
+    writes share this transaction (in a savepoint), so they commit exactly when the event is
+    marked ``processed``.
+    """
+    event = stripe_event_lock(pk=event_id)
+    if event is None or event.status != StripeEventStatus.RECEIVED:
+        return event
+    event.attempts += 1
+    handler = stripe_event_handler_for(event.type)
+    if handler is None:
+        event.status = StripeEventStatus.PROCESSED
+        event.note = f"Ignored: no handler for event type {event.type}."
+        event.error = ""
+    else:
+        try:
+            with transaction.atomic():
+                note = handler(event)
+        except Exception as exc:  # any handler failure is recorded on the event, never lost
+            event.status = StripeEventStatus.FAILED
+            event.error = _describe_error(exc)
+            logger.warning(
+                "stripe event %s (%s) failed on attempt %d: %s",
+                event.stripe_id,
+                event.type,
+                event.attempts,
+                type(exc).__name__,
+            )
+        else:
+            event.status = StripeEventStatus.PROCESSED
+            event.note = note or ""
+            event.error = ""
+    if event.status == StripeEventStatus.PROCESSED:
+        event.processed_at = timezone.now()
+    event.save(update_fields=["status", "attempts", "note", "error", "processed_at", "updated_at"])
+    return event
+
+
+@transaction.atomic(durable=True)
+def stripe_event_retry(*, event: StripeEvent, acting_user: User | None = None) -> StripeEvent:
+    """Send a failed event back to ``received`` and queue it for processing after commit."""
+    locked = stripe_event_lock(pk=event.pk)
+    if locked is None or locked.status != StripeEventStatus.FAILED:
+        raise StripeEventNotRetryable()
+    who = acting_user.get_username() if acting_user is not None else "system"
+    locked.status = StripeEventStatus.RECEIVED
+    locked.note = f"Retry requested by {who} at {timezone.now().isoformat()} (previous error kept until it succeeds)."
+    locked.save(update_fields=["status", "note", "updated_at"])
+    transaction.on_commit(partial(_enqueue_processing, locked.pk))
+    logger.info("stripe event %s retry requested by %s", locked.stripe_id, who)
+    return locked
+
+
+def stripe_events_requeue_stale(*, older_than_seconds: int = 300, limit: int = 500) -> int:
+    """Re-queue events still ``received`` after ``older_than_seconds`` (e.g. the broker was down)."""
+    from payments.selectors import stripe_event_list_stale_received
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    pks = list(stripe_event_list_stale_received(received_before=cutoff).values_list("pk", flat=True)[:limit])
+    for pk in pks:
+        _enqueue_processing(pk)
+    return len(pks)

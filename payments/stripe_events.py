@@ -1,0 +1,54 @@
+"""Registry of Stripe event handlers, keyed by event type.
+
+A handler takes the stored :class:`~payments.models.StripeEvent` and returns an optional note
+for the event row. It runs inside the transaction that holds the event's row lock, in a
+savepoint: its writes commit together with the event's ``processed`` status, or roll back
+entirely while the event is marked ``failed`` with the error kept. So a handler runs to
+completion at most once per event; it must still be idempotent against the state it changes
+(reconciliation may settle the same object through the same services).
+
+Register next to this module, e.g. in ``payments/stripe_handlers.py``::
+
+    @stripe_event_handler("payment_intent.succeeded")
+    def payment_intent_succeeded(event: StripeEvent) -> str | None:
+        ...
+
+Types the project will handle (settlement is wired to the ledger services separately):
+``payment_intent.succeeded``, ``payment_intent.payment_failed``, ``payment_intent.canceled``,
+``payout.paid``, ``payout.failed``, ``payout.canceled``, ``charge.refunded``,
+``charge.dispute.created``. Every other type is marked processed with an "ignored" note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from payments.models import StripeEvent
+
+StripeEventHandler = Callable[["StripeEvent"], str | None]
+
+_HANDLERS: dict[str, StripeEventHandler] = {}
+
+
+def stripe_event_handler(*event_types: str) -> Callable[[StripeEventHandler], StripeEventHandler]:
+    """Register the decorated function for ``event_types`` (one handler per type)."""
+
+    def register(handler: StripeEventHandler) -> StripeEventHandler:
+        for event_type in event_types:
+            existing = _HANDLERS.get(event_type)
+            if existing is not None and existing is not handler:
+                raise ValueError(f"A handler for Stripe event type {event_type!r} is already registered.")
+            _HANDLERS[event_type] = handler
+        return handler
+
+    return register
+
+
+def stripe_event_handler_for(event_type: str) -> StripeEventHandler | None:
+    return _HANDLERS.get(event_type)
+
+
+def registered_event_types() -> frozenset[str]:
+    return frozenset(_HANDLERS)

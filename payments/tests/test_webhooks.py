@@ -1,0 +1,317 @@
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.test import APIClient
+
+from payments import stripe_events
+from payments.exceptions import StripeEventNotRetryable
+from payments.models import StripeEvent, StripeEventStatus
+from payments.services import stripe_event_process, stripe_event_retry
+from payments.tests.factories import StripeEventFactory
+from payments.tests.signing import TEST_WEBHOOK_SECRET, signed_delivery, stripe_signature_header
+from payments.tests.stripe_standin import StripeStandIn
+
+URL = "/api/v1/payments/stripe/webhook/"
+
+
+def _event(event_type: str = "payment_intent.succeeded", **kwargs: Any) -> dict[str, Any]:
+    return StripeStandIn.event(event_type, {"id": "pi_123", "object": "payment_intent", "amount": 1050}, **kwargs)
+
+
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> Callable[..., list[str]]:
+    """Register a recording handler for an event type; returns the list of handled event ids."""
+
+    def register(event_type: str, fail: Exception | None = None) -> list[str]:
+        seen: list[str] = []
+
+        def handler(event: StripeEvent) -> str:
+            if fail is not None:
+                raise fail
+            seen.append(event.stripe_id)
+            return "handled in test"
+
+        monkeypatch.setitem(stripe_events._HANDLERS, event_type, handler)
+        return seen
+
+    return register
+
+
+@pytest.mark.django_db
+def test_signed_event_is_stored_and_processed_once(
+    api_client: APIClient,
+    webhook_secret: str,
+    handled: Callable[..., list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given
+    seen = handled("payment_intent.succeeded")
+    event = _event()
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(URL, **signed_delivery(event))
+
+    # then
+    assert response.status_code == 200, response.content
+    assert response.json() == {"id": event["id"], "duplicate": False}
+    stored = StripeEvent.objects.get()
+    assert (stored.stripe_id, stored.type, stored.status) == (event["id"], event["type"], StripeEventStatus.PROCESSED)
+    assert stored.payload == event
+    assert stored.attempts == 1
+    assert stored.note == "handled in test"
+    assert stored.processed_at is not None
+    assert seen == [event["id"]]
+
+
+@pytest.mark.django_db
+def test_duplicate_delivery_is_200_and_changes_nothing(
+    api_client: APIClient,
+    webhook_secret: str,
+    handled: Callable[..., list[str]],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given
+    seen = handled("payout.paid")
+    event = _event("payout.paid")
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(URL, **signed_delivery(event))
+
+    # when: Stripe delivers it again (a fresh signature, as Stripe does on retries)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api_client.post(URL, **signed_delivery(event, timestamp=int(time.time()) + 1))
+
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"id": event["id"], "duplicate": True}
+    assert StripeEvent.objects.count() == 1
+    assert callbacks == []
+    assert seen == [event["id"]]
+
+
+@pytest.mark.django_db
+def test_replayed_identical_request_within_tolerance_is_a_duplicate(
+    api_client: APIClient, webhook_secret: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: an attacker captures a delivery and replays it byte for byte
+    kwargs = signed_delivery(_event())
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(URL, **kwargs)
+
+    # when
+    response = api_client.post(URL, **kwargs)
+
+    # then
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is True
+    assert StripeEvent.objects.count() == 1
+
+
+def _assert_refused(response: Any, code: str = "invalid_signature") -> None:
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["type"] == "validation_error"
+    assert body["errors"][0]["code"] == code
+    assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_forged_signature_is_refused_and_nothing_stored(api_client: APIClient, webhook_secret: str) -> None:
+    # when
+    response = api_client.post(URL, **signed_delivery(_event(), secret="whsec_attacker_guess"))
+
+    # then
+    _assert_refused(response)
+    assert TEST_WEBHOOK_SECRET not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_missing_signature_is_refused(api_client: APIClient, webhook_secret: str) -> None:
+    _assert_refused(api_client.post(URL, data=json.dumps(_event()), content_type="application/json"))
+
+
+@pytest.mark.django_db
+def test_stale_signature_is_refused(api_client: APIClient, webhook_secret: str) -> None:
+    # given: signed 301 s ago (the tolerance is 300 s)
+    old = int(time.time()) - 301
+
+    # when / then
+    _assert_refused(api_client.post(URL, **signed_delivery(_event(), timestamp=old)))
+
+
+@pytest.mark.django_db
+def test_replay_of_an_old_delivery_is_refused(api_client: APIClient, webhook_secret: str) -> None:
+    # given: a delivery that was valid when Stripe sent it, 10 minutes ago, replayed now
+    kwargs = signed_delivery(_event(), timestamp=int(time.time()) - 600)
+
+    # when / then
+    _assert_refused(api_client.post(URL, **kwargs))
+
+
+@pytest.mark.django_db
+def test_body_changed_after_signing_is_refused(api_client: APIClient, webhook_secret: str) -> None:
+    # given
+    event = _event()
+    header = stripe_signature_header(json.dumps(event))
+    event["data"]["object"]["amount"] = 999999
+
+    # when
+    response = api_client.post(
+        URL, data=json.dumps(event), content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+    )
+
+    # then
+    _assert_refused(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", json.dumps({"id": "evt_1", "object": "charge"})])
+def test_signed_body_that_is_not_an_event_is_refused(api_client: APIClient, webhook_secret: str, body: str) -> None:
+    # when
+    response = api_client.post(
+        URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=stripe_signature_header(body)
+    )
+
+    # then
+    _assert_refused(response, code="invalid_payload")
+
+
+@pytest.mark.django_db
+def test_without_a_configured_secret_every_delivery_is_503(settings: SettingsWrapper) -> None:
+    # given
+    settings.STRIPE_WEBHOOK_SECRET = ""
+    api_client = APIClient(raise_request_exception=False)
+
+    # when: even a body "signed" with the empty secret
+    response = api_client.post(URL, **signed_delivery(_event(), secret=""))
+
+    # then
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["code"] == "service_unavailable"
+    assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_unknown_event_type_is_marked_processed_with_a_note(
+    api_client: APIClient, webhook_secret: str, django_capture_on_commit_callbacks: Any
+) -> None:
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post(URL, **signed_delivery(_event("customer.created")))
+
+    # then
+    stored = StripeEvent.objects.get()
+    assert stored.status == StripeEventStatus.PROCESSED
+    assert stored.note.startswith("Ignored: no handler")
+
+
+@pytest.mark.django_db
+def test_failing_handler_marks_the_event_failed_with_the_error_and_rolls_back_its_writes(
+    handled: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a handler that writes, then fails
+    def handler(event: StripeEvent) -> str:
+        StripeEventFactory.create(stripe_id="evt_written_by_handler")
+        raise RuntimeError("ledger said no")
+
+    monkeypatch.setitem(stripe_events._HANDLERS, "payout.failed", handler)
+    event = StripeEventFactory.create(type="payout.failed")
+
+    # when
+    result = stripe_event_process(event_id=event.pk)
+
+    # then
+    assert result is not None
+    assert result.status == StripeEventStatus.FAILED
+    assert result.error == "RuntimeError: ledger said no"
+    assert result.attempts == 1
+    assert not StripeEvent.objects.filter(stripe_id="evt_written_by_handler").exists()
+
+
+@pytest.mark.django_db
+def test_failed_event_retry_processes_it_again(
+    handled: Callable[..., list[str]], django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: an event whose handler failed once
+    handled("charge.refunded", fail=RuntimeError("temporarily broken"))
+    event = StripeEventFactory.create(type="charge.refunded")
+    stripe_event_process(event_id=event.pk)
+    seen = handled("charge.refunded")  # the handler is fixed
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_event_retry(event=event)
+
+    # then
+    event.refresh_from_db()
+    assert event.status == StripeEventStatus.PROCESSED
+    assert event.attempts == 2
+    assert event.error == ""
+    assert seen == [event.stripe_id]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [StripeEventStatus.RECEIVED, StripeEventStatus.PROCESSED])
+def test_only_failed_events_can_be_retried(status: str) -> None:
+    # given
+    event = StripeEventFactory.create(status=status)
+
+    # when / then
+    with pytest.raises(StripeEventNotRetryable):
+        stripe_event_retry(event=event)
+    event.refresh_from_db()
+    assert event.status == status
+
+
+@pytest.mark.django_db
+def test_processing_twice_runs_the_handler_once(handled: Callable[..., list[str]]) -> None:
+    # given
+    seen = handled("payout.canceled")
+    event = StripeEventFactory.create(type="payout.canceled")
+
+    # when
+    stripe_event_process(event_id=event.pk)
+    stripe_event_process(event_id=event.pk)
+
+    # then
+    assert seen == [event.stripe_id]
+    event.refresh_from_db()
+    assert event.attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_deliveries_store_and_process_once(
+    webhook_secret: str, handled: Callable[..., list[str]]
+) -> None:
+    # given: Stripe (or a replayer) sends the same event on 6 connections at once
+    seen = handled("payment_intent.payment_failed")
+    kwargs = signed_delivery(_event("payment_intent.payment_failed"))
+    barrier = threading.Barrier(6)
+    statuses: list[int] = []
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            statuses.append(Client().post(URL, **kwargs).status_code)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # then
+    assert statuses == [200] * 6
+    assert StripeEvent.objects.count() == 1
+    assert StripeEvent.objects.get().status == StripeEventStatus.PROCESSED
+    assert len(seen) == 1
