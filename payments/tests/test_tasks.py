@@ -1,0 +1,105 @@
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from payments.models import StripeEvent, StripeEventStatus
+from payments.tasks import requeue_stale_stripe_events
+from payments.tests.factories import StripeEventFactory
+from payments.tests.signing import signed_delivery
+from payments.tests.stripe_standin import StripeStandIn
+from vaultcore.celery import app
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+URL = "/api/v1/payments/stripe/webhook/"
+
+
+def _redis_available() -> bool:
+    if not REDIS_URL:
+        return False
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _redis_available(), reason="needs REDIS_URL pointing at a running Redis")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_processes_a_webhook_event_from_redis(webhook_secret: str, tmp_path: Path) -> None:
+    # given: a Celery worker process consuming from Redis, against this test database
+    queue = f"payments-test-{os.getpid()}-{time.time_ns()}"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "vaultcore.settings_test",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": REDIS_URL,
+    }
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+        [sys.executable, "-m", "celery", "-A", "vaultcore", "worker", "-P", "solo", "-Q", queue, "-l", "INFO",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
+        cwd=settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    eager, default_queue = app.conf.task_always_eager, app.conf.task_default_queue
+    app.conf.task_always_eager = False
+    app.conf.task_default_queue = queue
+    try:
+        # when: Stripe delivers an event
+        event = StripeStandIn.event("payout.updated", {"id": "po_1", "object": "payout", "status": "in_transit"})
+        response = Client().post(URL, **signed_delivery(event))
+
+        # then: the API answered at once; the worker processed the stored event
+        assert response.status_code == 200
+        deadline = time.monotonic() + 60
+        stored = StripeEvent.objects.get(stripe_id=event["id"])
+        while stored.status == StripeEventStatus.RECEIVED and time.monotonic() < deadline:
+            time.sleep(0.2)
+            stored.refresh_from_db()
+        assert stored.status == StripeEventStatus.PROCESSED, (tmp_path / "worker.log").read_text()[-3000:]
+        assert stored.attempts == 1
+        assert stored.note.startswith("Ignored: no handler")
+        assert "payments.tasks.process_stripe_event" in (tmp_path / "worker.log").read_text()
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = eager, default_queue
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.django_db
+def test_requeue_stale_events_processes_events_left_received(
+    settings: SettingsWrapper, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: one event received 10 minutes ago and never processed (broker was down), one fresh
+    settings.REDIS_URL = ""  # the job lock falls back to PostgreSQL
+    stale = StripeEventFactory.create(type="customer.updated")
+    StripeEvent.objects.filter(pk=stale.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    fresh = StripeEventFactory.create(type="customer.updated")
+
+    # when
+    queued = requeue_stale_stripe_events.delay().get()
+
+    # then
+    assert queued == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == StripeEventStatus.PROCESSED
+    assert fresh.status == StripeEventStatus.RECEIVED
