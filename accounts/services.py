@@ -110,6 +110,8 @@ def user_authenticate(*, request: HttpRequest | None, username: str, password: s
     user = authenticate(request, username=username, password=password)
     if user is None or not isinstance(user, User):
         raise BadCredentials()
+    user.last_login = timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login=user.last_login)
     return user
 
 

@@ -89,6 +89,7 @@ def test_bcrypt_hashes_still_verify_and_are_upgraded_to_argon2_on_login(settings
     user.refresh_from_db()
     assert user.password.startswith("argon2$argon2id$")
     assert services.user_authenticate(request=None, username=user.username, password=DEFAULT_PASSWORD).pk == user.pk
+    assert user.last_login is not None
 
 
 def test_argon2id_is_the_first_hasher() -> None:
