@@ -45,7 +45,7 @@ class BankAccountAdmin(admin.ModelAdmin):
 class StripeEventAdmin(admin.ModelAdmin):
     """Read-only log of Stripe webhook events, with a retry action for failed ones."""
 
-    list_display = ["stripe_id", "type", "status", "attempts", "received_at", "processed_at"]
+    list_display = ["stripe_id", "type", "status", "being_processed", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type", "livemode"]
     search_fields = ["=stripe_id", "type"]
     date_hierarchy = "received_at"
@@ -62,10 +62,15 @@ class StripeEventAdmin(admin.ModelAdmin):
         "received_at",
         "processed_at",
         "updated_at",
+        "locked_until",
         "pretty_payload",
     ]
-    exclude = ["payload"]
+    exclude = ["payload", "claim_token"]
     actions = ["retry_processing"]
+
+    @admin.display(description="Being processed", boolean=True)
+    def being_processed(self, obj: StripeEvent) -> bool:
+        return obj.is_being_processed
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: StripeEvent) -> str:

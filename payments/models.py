@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from payments.crypto import EncryptedTextField
 
@@ -76,7 +77,8 @@ class StripeEvent(models.Model):
     """One verified Stripe webhook event, stored once per Stripe event id.
 
     Moves received -> processed | failed (error kept); a failed event can be retried, which
-    moves it back to received.
+    moves it back to received. While a worker runs its handler the event stays ``received``
+    with a lease (``locked_until``, ``claim_token``) so no other worker runs it at the same time.
     """
 
     stripe_id = models.CharField(max_length=255, unique=True)
@@ -89,6 +91,8 @@ class StripeEvent(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     note = models.TextField(blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, help_text="Lease of the worker running the handler")
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -99,3 +103,7 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
+
+    @property
+    def is_being_processed(self) -> bool:
+        return self.locked_until is not None and self.locked_until > timezone.now()

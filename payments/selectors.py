@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from payments.exceptions import BankAccountNotFound
@@ -25,8 +25,10 @@ def bank_account_get(*, owner: User, bank_account_id: UUID) -> BankAccount:
     return account
 
 
-def stripe_event_list_stale_received(*, received_before: datetime) -> QuerySet[StripeEvent]:
-    """Events still waiting for processing since before ``received_before`` (oldest first)."""
-    return StripeEvent.objects.filter(status=StripeEventStatus.RECEIVED, received_at__lt=received_before).order_by(
-        "received_at", "pk"
+def stripe_event_list_stale_received(*, received_before: datetime, now: datetime) -> QuerySet[StripeEvent]:
+    """Events ``received`` before ``received_before``, not leased to a live worker (oldest first)."""
+    return (
+        StripeEvent.objects.filter(status=StripeEventStatus.RECEIVED, received_at__lt=received_before)
+        .filter(Q(locked_until__isnull=True) | Q(locked_until__lt=now))
+        .order_by("received_at", "pk")
     )

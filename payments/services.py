@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -251,46 +252,90 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
 
 
-@transaction.atomic(durable=True)
-def stripe_event_process(*, event_id: int) -> StripeEvent | None:
-    """Process one stored event at most once: lock its row, run its handler, record the outcome.
+# A worker's claim on an event outlives the processing task's hard time limit by far; after it
+# expires (the worker died) the event can be claimed again.
+STRIPE_EVENT_LEASE = timedelta(minutes=10)
 
-    Only ``received`` events are processed; ``processed`` and ``failed`` ones are left alone
-    (a failed one goes back to ``received`` through :func:`stripe_event_retry`). The handler's
-    writes share this transaction (in a savepoint), so they commit exactly when the event is
-    marked ``processed``.
-    """
+
+@transaction.atomic(durable=True)
+def _stripe_event_claim(*, event_id: int) -> tuple[StripeEvent | None, uuid.UUID | None]:
+    """Lock the event row and, if it is ``received`` and not leased, lease it to this worker."""
     event = stripe_event_lock(pk=event_id)
-    if event is None or event.status != StripeEventStatus.RECEIVED:
-        return event
+    if event is None or event.status != StripeEventStatus.RECEIVED or event.is_being_processed:
+        return event, None
     event.attempts += 1
-    handler = stripe_event_handler_for(event.type)
-    if handler is None:
+    if stripe_event_handler_for(event.type) is None:
         event.status = StripeEventStatus.PROCESSED
-        event.note = f"Ignored: no handler for event type {event.type}."
+        event.note = _ignore_event(event)
         event.error = ""
-    else:
-        try:
-            with transaction.atomic():
-                note = handler(event)
-        except Exception as exc:  # any handler failure is recorded on the event, never lost
-            event.status = StripeEventStatus.FAILED
-            event.error = _describe_error(exc)
-            logger.warning(
-                "stripe event %s (%s) failed on attempt %d: %s",
-                event.stripe_id,
-                event.type,
-                event.attempts,
-                type(exc).__name__,
-            )
-        else:
-            event.status = StripeEventStatus.PROCESSED
-            event.note = note or ""
-            event.error = ""
-    if event.status == StripeEventStatus.PROCESSED:
         event.processed_at = timezone.now()
-    event.save(update_fields=["status", "attempts", "note", "error", "processed_at", "updated_at"])
+        event.save(update_fields=["status", "attempts", "note", "error", "processed_at", "updated_at"])
+        return event, None
+    event.claim_token = uuid.uuid4()
+    event.locked_until = timezone.now() + STRIPE_EVENT_LEASE
+    event.save(update_fields=["attempts", "claim_token", "locked_until", "updated_at"])
+    return event, event.claim_token
+
+
+@transaction.atomic(durable=True)
+def _stripe_event_finish(*, event_id: int, token: uuid.UUID, note: str | None, error: str | None) -> StripeEvent | None:
+    """Record the handler's outcome, unless this worker's lease was lost meanwhile."""
+    event = stripe_event_lock(pk=event_id)
+    if event is None or event.claim_token != token:
+        logger.warning("stripe event pk=%s: lease lost before the outcome was recorded", event_id)
+        return event
+    if error is None:
+        event.status = StripeEventStatus.PROCESSED
+        event.note = note or ""
+        event.error = ""
+        event.processed_at = timezone.now()
+    else:
+        event.status = StripeEventStatus.FAILED
+        event.error = error
+    event.claim_token = None
+    event.locked_until = None
+    event.save(update_fields=["status", "note", "error", "processed_at", "claim_token", "locked_until", "updated_at"])
     return event
+
+
+def _ignore_event(event: StripeEvent) -> str:
+    return f"Ignored: no handler for event type {event.type}."
+
+
+def stripe_event_process(*, event_id: int) -> StripeEvent | None:
+    """Run the handler of one stored event; at most one worker at a time, never after success.
+
+    1. a short transaction locks the event row and leases a ``received`` event to this worker
+       (events of types without a handler are marked processed right there);
+    2. the handler runs OUTSIDE any transaction, so it can call the ledger's durable services
+       (each its own atomic block, with its own row locks);
+    3. a short transaction records ``processed`` (with the handler's note) or ``failed`` (with
+       the error) and ends the lease.
+
+    Only ``received`` events are processed; ``processed`` and ``failed`` ones are left alone (a
+    failed one goes back to ``received`` through :func:`stripe_event_retry`). If the worker dies
+    between 2 and 3, the event is processed again once the lease expires — handlers must be
+    idempotent, as the ledger's settle/post/void services are.
+    """
+    event, token = _stripe_event_claim(event_id=event_id)
+    if event is None or token is None:
+        return event
+    # The claim only leases events whose type has a handler.
+    handler = stripe_event_handler_for(event.type) or _ignore_event
+    note: str | None = None
+    error: str | None = None
+    try:
+        note = handler(event)
+    except Exception as exc:  # any handler failure is recorded on the event, never lost
+        error = _describe_error(exc)
+        logger.warning(
+            "stripe event %s (%s) failed on attempt %d: %s",
+            event.stripe_id,
+            event.type,
+            event.attempts,
+            type(exc).__name__,
+        )
+    return _stripe_event_finish(event_id=event_id, token=token, note=note, error=error)
 
 
 @transaction.atomic(durable=True)
@@ -309,11 +354,13 @@ def stripe_event_retry(*, event: StripeEvent, acting_user: User | None = None) -
 
 
 def stripe_events_requeue_stale(*, older_than_seconds: int = 300, limit: int = 500) -> int:
-    """Re-queue events still ``received`` after ``older_than_seconds`` (e.g. the broker was down)."""
+    """Re-queue events still ``received`` after ``older_than_seconds`` and not leased to a live
+    worker (the broker was down when they arrived, or their worker died mid-handler)."""
     from payments.selectors import stripe_event_list_stale_received
 
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    pks = list(stripe_event_list_stale_received(received_before=cutoff).values_list("pk", flat=True)[:limit])
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    pks = list(stripe_event_list_stale_received(received_before=cutoff, now=now).values_list("pk", flat=True)[:limit])
     for pk in pks:
         _enqueue_processing(pk)
     return len(pks)

@@ -1,11 +1,16 @@
 """Registry of Stripe event handlers, keyed by event type.
 
 A handler takes the stored :class:`~payments.models.StripeEvent` and returns an optional note
-for the event row. It runs inside the transaction that holds the event's row lock, in a
-savepoint: its writes commit together with the event's ``processed`` status, or roll back
-entirely while the event is marked ``failed`` with the error kept. So a handler runs to
-completion at most once per event; it must still be idempotent against the state it changes
-(reconciliation may settle the same object through the same services).
+for the event row; raising marks the event ``failed`` with the error kept (staff retry it from
+the admin). :func:`payments.services.stripe_event_process` leases the event to one worker and
+runs the handler OUTSIDE any transaction, so handlers call the ledger's top-level durable
+services (``deposit_settle``, ``deposit_fail``, ``withdrawal_post``, ``withdrawal_void``,
+``transaction_reverse``...) directly; never call Stripe while holding a row lock.
+
+Handlers must be idempotent: a worker that dies after the handler's writes committed but before
+the event was marked processed leaves the event to be run again when its lease expires, and
+reconciliation may settle the same object through the same services. The ledger's settle/post/
+void services already return an already-settled transaction unchanged.
 
 Register next to this module, e.g. in ``payments/stripe_handlers.py``::
 

@@ -1,19 +1,28 @@
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
+from accounts.tests.factories import UserFactory
 from payments import stripe_events
 from payments.exceptions import StripeEventNotRetryable
-from payments.models import StripeEvent, StripeEventStatus
-from payments.services import stripe_event_process, stripe_event_retry
+from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from payments.services import (
+    bank_account_create,
+    stripe_event_process,
+    stripe_event_retry,
+    stripe_events_requeue_stale,
+)
 from payments.tests.factories import StripeEventFactory
 from payments.tests.signing import TEST_WEBHOOK_SECRET, signed_delivery, stripe_signature_header
 from payments.tests.stripe_standin import StripeStandIn
@@ -213,15 +222,9 @@ def test_unknown_event_type_is_marked_processed_with_a_note(
 
 
 @pytest.mark.django_db
-def test_failing_handler_marks_the_event_failed_with_the_error_and_rolls_back_its_writes(
-    handled: Callable[..., list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # given: a handler that writes, then fails
-    def handler(event: StripeEvent) -> str:
-        StripeEventFactory.create(stripe_id="evt_written_by_handler")
-        raise RuntimeError("ledger said no")
-
-    monkeypatch.setitem(stripe_events._HANDLERS, "payout.failed", handler)
+def test_failing_handler_marks_the_event_failed_with_the_error(handled: Callable[..., list[str]]) -> None:
+    # given
+    handled("payout.failed", fail=RuntimeError("ledger said no"))
     event = StripeEventFactory.create(type="payout.failed")
 
     # when
@@ -232,7 +235,99 @@ def test_failing_handler_marks_the_event_failed_with_the_error_and_rolls_back_it
     assert result.status == StripeEventStatus.FAILED
     assert result.error == "RuntimeError: ledger said no"
     assert result.attempts == 1
-    assert not StripeEvent.objects.filter(stripe_id="evt_written_by_handler").exists()
+    assert result.locked_until is None and result.claim_token is None
+    assert result.processed_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_handlers_run_outside_any_transaction_so_they_can_call_durable_services(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a handler calling a top-level service that opens a durable atomic block
+    owner = UserFactory.create()
+
+    def handler(event: StripeEvent) -> str:
+        account = bank_account_create(
+            owner=owner,
+            account_holder_name="Durable Test",
+            bank_name="Bank",
+            account_number="000123456789",
+            routing_number="110000000",
+            country="US",
+            currency="USD",
+        )
+        return f"created {account.pk}"
+
+    monkeypatch.setitem(stripe_events._HANDLERS, "payment_intent.succeeded", handler)
+    event = StripeEventFactory.create(type="payment_intent.succeeded")
+
+    # when
+    result = stripe_event_process(event_id=event.pk)
+
+    # then
+    assert result is not None
+    assert result.status == StripeEventStatus.PROCESSED, result.error
+    assert BankAccount.objects.filter(owner=owner).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_workers_run_the_handler_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a slow handler and four workers picking up the same event at once
+    calls: list[int] = []
+
+    def slow_handler(event: StripeEvent) -> None:
+        calls.append(event.pk)
+        time.sleep(0.5)
+
+    monkeypatch.setitem(stripe_events._HANDLERS, "payout.paid", slow_handler)
+    event = StripeEventFactory.create(type="payout.paid")
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            stripe_event_process(event_id=event.pk)
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # then
+    assert calls == [event.pk]
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == (StripeEventStatus.PROCESSED, 1)
+
+
+@pytest.mark.django_db
+def test_event_of_a_worker_that_died_mid_handler_is_processed_after_its_lease_expires(
+    handled: Callable[..., list[str]], django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: a worker leased the event, then died (lease still running)
+    seen = handled("payout.paid")
+    event = StripeEventFactory.create(type="payout.paid")
+    StripeEvent.objects.filter(pk=event.pk).update(
+        received_at=timezone.now() - timedelta(minutes=30),
+        attempts=1,
+        claim_token=uuid.uuid4(),
+        locked_until=timezone.now() + timedelta(minutes=5),
+    )
+
+    # when: the sweeper runs while the lease is live, then after it expired
+    while_leased = stripe_events_requeue_stale(older_than_seconds=300)
+    StripeEvent.objects.filter(pk=event.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+    after_expiry = stripe_events_requeue_stale(older_than_seconds=300)
+
+    # then
+    assert (while_leased, after_expiry) == (0, 1)
+    event.refresh_from_db()
+    assert event.status == StripeEventStatus.PROCESSED
+    assert event.attempts == 2
+    assert seen == [event.stripe_id]
 
 
 @pytest.mark.django_db
