@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ledger.serializers import CurrencyField
 from payments import validators
 from payments.models import BankAccount
 from payments.selectors import bank_account_list
@@ -36,16 +37,13 @@ class BankAccountInputSerializer(serializers.Serializer):
         max_length=32, write_only=True, help_text="US: 9-digit ABA number; elsewhere sort code, BSB or BIC."
     )
     country = serializers.CharField(max_length=8, help_text="ISO 3166-1 alpha-2, e.g. US.")
-    currency = serializers.CharField(max_length=8, help_text="An enabled ISO 4217 code, upper case.")
+    currency = CurrencyField()
 
     def validate_account_number(self, value: str) -> str:
         return _validated(validators.normalize_account_number, value)
 
     def validate_country(self, value: str) -> str:
         return _validated(validators.normalize_country, value)
-
-    def validate_currency(self, value: str) -> str:
-        return _validated(validators.normalize_currency, value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -9,8 +9,6 @@ import re
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import list_currencies
-from django.conf import settings
 
 # Not countries: CLDR's unknown/multi-country pseudo-territories.
 _PSEUDO_TERRITORIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
@@ -42,24 +40,6 @@ def normalize_country(raw: str) -> str:
     code = raw.strip().upper()
     if code not in iso_countries():
         raise BankDetailsError('Enter an ISO 3166-1 alpha-2 country code, e.g. "US" or "DE".')
-    return code
-
-
-def enabled_currencies() -> frozenset[str]:
-    """The wallet currencies when configured, else every ISO 4217 code Babel knows."""
-    configured = getattr(settings, "WALLET_CURRENCIES", None)
-    if configured:
-        return frozenset(str(code).upper() for code in configured)
-    return frozenset(list_currencies())
-
-
-def normalize_currency(raw: str) -> str:
-    """An enabled ISO 4217 code, exactly as written (upper case, like the rest of the API)."""
-    code = raw
-    if code not in enabled_currencies():
-        raise BankDetailsError(
-            f"Unsupported currency. Enabled: {', '.join(sorted(enabled_currencies()))}.", code="unsupported_currency"
-        )
     return code
 
 
