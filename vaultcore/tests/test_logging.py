@@ -9,6 +9,11 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 
+def _logging_probe() -> bool:
+    logging.getLogger("vaultcore.health").info("probe")
+    return True
+
+
 def _configure(fmt: str, stream: StringIO) -> logging.Logger:
     config = json.loads(json.dumps(settings.LOGGING))  # deep copy
     config["handlers"]["console"]["formatter"] = fmt
@@ -24,9 +29,7 @@ def test_json_log_lines_carry_the_request_id(api_client: APIClient, monkeypatch)
         _configure("json", stream)
         from vaultcore import health
 
-        monkeypatch.setattr(
-            health, "check_database", lambda: (logging.getLogger("vaultcore.health").info("probe"), True)[1]
-        )
+        monkeypatch.setattr(health, "check_database", _logging_probe)
         # when
         api_client.get("/readyz", HTTP_X_REQUEST_ID="req-42")
         # then
@@ -45,9 +48,7 @@ def test_plain_log_lines_carry_the_request_id(api_client: APIClient, monkeypatch
         _configure("plain", stream)
         from vaultcore import health
 
-        monkeypatch.setattr(
-            health, "check_database", lambda: (logging.getLogger("vaultcore.health").info("probe"), True)[1]
-        )
+        monkeypatch.setattr(health, "check_database", _logging_probe)
         api_client.get("/readyz", HTTP_X_REQUEST_ID="req-43")
         assert "[req-43] probe" in stream.getvalue()
     finally:
