@@ -31,6 +31,7 @@ run: $(VENV)/.runtime-installed ## serve the API at http://127.0.0.1:8000 (embed
 	@export DEBUG=$${DEBUG:-True}; \
 	$(PY) manage.py migrate --noinput && \
 	$(PY) manage.py bootstrap_superuser --if-configured && \
+	$(PY) manage.py seed_demo && \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(VENV)/.dev-installed ## run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)

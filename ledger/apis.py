@@ -217,8 +217,8 @@ class TransactionListApi(APIView):
 
 class TransactionDetailApi(APIView):
     @extend_schema(operation_id="transactions_retrieve", responses={200: TransactionOutputSerializer})
-    def get(self, request: Request, public_id: Any) -> Response:
-        txn = selectors.transaction_get(user=_user(request), public_id=public_id)
+    def get(self, request: Request, id: Any) -> Response:  # the contract's path parameter name
+        txn = selectors.transaction_get(user=_user(request), public_id=id)
         if txn is None:
             raise TransactionNotFound()
         return _render(request, txn, status_code=status.HTTP_200_OK)

@@ -38,6 +38,8 @@ class CurrencyField(serializers.CharField):
 class AmountField(serializers.Field):
     """Keeps the raw JSON value; ``MoneyInputSerializer.validate`` parses it with the currency."""
 
+    default_error_messages = {"invalid": "Invalid amount."}
+
     def to_internal_value(self, data: Any) -> Any:
         return data
 

@@ -10,5 +10,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("withdraw/", apis.WithdrawApi.as_view(), name="transaction-withdraw"),
     path("transfer/", apis.TransferApi.as_view(), name="transaction-transfer"),
     path("export/", apis.TransactionExportApi.as_view(), name="transaction-export"),
-    path("<uuid:public_id>/", apis.TransactionDetailApi.as_view(), name="transaction-detail"),
+    path("<uuid:id>/", apis.TransactionDetailApi.as_view(), name="transaction-detail"),
 ]

@@ -254,7 +254,6 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
-        "drf_spectacular.hooks.postprocess_schema_enums",
     ],
 }
 
@@ -420,6 +419,14 @@ CELERY_BEAT_SCHEDULE["ledger-idempotency-keys-cleanup"] = {
 # provider registered in payments.providers (e.g. "stripe"). Sandbox is the default only in DEBUG.
 PAYMENTS_PROVIDER: str = env.str("PAYMENTS_PROVIDER", default="sandbox" if DEBUG else "stripe")
 ALLOW_SANDBOX_PROVIDER: bool = env.bool("ALLOW_SANDBOX_PROVIDER", default=False)
+# Distinct OpenAPI enum names for the ledger's choice sets ("type" and "status" are common names).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
+    "TransactionTypeEnum": "ledger.models.TransactionType",
+    "TransactionStatusEnum": "ledger.models.TransactionStatus",
+    "DirectionEnum": "ledger.models.Direction",
+    "WalletStatusEnum": "wallets.models.WalletStatus",
+}
 if not DEBUG and PAYMENTS_PROVIDER == "sandbox" and not ALLOW_SANDBOX_PROVIDER:
     raise ImproperlyConfigured(
         "PAYMENTS_PROVIDER=sandbox moves no real money and is for development. With DEBUG off, set "

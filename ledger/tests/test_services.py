@@ -381,3 +381,14 @@ def test_other_database_errors_are_not_retried() -> None:
     with pytest.raises(OperationalError):
         broken()
     assert calls["n"] == 1
+
+
+# --- hot path --------------------------------------------------------------------------------
+def test_transfer_hot_path_query_count(django_assert_max_num_queries) -> None:
+    """Recipient lookup, one ordered lock query for both wallets, transaction INSERT, one
+    INSERT for both entries, one UPDATE for both wallets (+ savepoint bookkeeping in tests)."""
+    sender = funded_wallet(amount="100.00")
+    recipient = funded_wallet(amount="0")
+    assert sender.user and recipient.user
+    with django_assert_max_num_queries(7):
+        transfer_create(sender=sender.user, recipient=recipient.user.username, currency="USD", amount=Decimal("1"))
