@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 
 from ledger.serializers import CurrencyField
 from payments import validators
+from payments.exceptions import WebhookPayloadTooLarge
 from payments.models import BankAccount
 from payments.selectors import bank_account_list
 from payments.services import bank_account_create, bank_account_delete, stripe_event_receive
@@ -150,9 +152,13 @@ class StripeWebhookApi(APIView):
                 "StripeWebhookAck",
                 fields={"id": serializers.CharField(), "duplicate": serializers.BooleanField()},
             ),
-            **error_responses(503),
+            **error_responses(413, 503, s413="The body exceeds the upload size limit (`payload_too_large`)."),
         },
     )
     def post(self, request: Request) -> Response:
-        event, created = stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        try:
+            payload = request.body
+        except RequestDataTooBig:
+            raise WebhookPayloadTooLarge() from None
+        event, created = stripe_event_receive(payload=payload, signature=request.headers.get("Stripe-Signature"))
         return Response({"id": event.stripe_id, "duplicate": not created}, status=status.HTTP_200_OK)

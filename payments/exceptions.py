@@ -49,6 +49,14 @@ class InvalidWebhookPayload(PaymentError):
     default_detail = "The webhook body is not a valid Stripe event."
 
 
+class WebhookPayloadTooLarge(PaymentError):
+    """The webhook body exceeds DATA_UPLOAD_MAX_MEMORY_SIZE."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "payload_too_large"
+    default_detail = "The webhook body is too large."
+
+
 class WebhookNotConfigured(PaymentError):
     """STRIPE_WEBHOOK_SECRET is not set, so no webhook can be verified (Stripe retries 5xx)."""
 

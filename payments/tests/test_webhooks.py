@@ -193,6 +193,23 @@ def test_signed_body_that_is_not_an_event_is_refused(api_client: APIClient, webh
 
 
 @pytest.mark.django_db
+def test_oversized_body_is_a_413_and_nothing_stored(webhook_secret: str, settings: SettingsWrapper) -> None:
+    # given
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({**_event(), "padding": "x" * 20_000})
+
+    # when
+    response = APIClient(raise_request_exception=False).post(
+        URL, data=body, content_type="application/json", HTTP_STRIPE_SIGNATURE=stripe_signature_header(body)
+    )
+
+    # then
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "payload_too_large"
+    assert StripeEvent.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_without_a_configured_secret_every_delivery_is_503(settings: SettingsWrapper) -> None:
     # given
     settings.STRIPE_WEBHOOK_SECRET = ""
