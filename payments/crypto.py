@@ -16,13 +16,15 @@ the model (``account_number`` for the column ``account_number_encrypted``), so c
 writes plaintext while the database only ever sees ciphertext. The row's primary key must be
 known before the first save (a UUID generated in Python).
 
-Nothing here logs, and no error message ever contains plaintext, ciphertext or key material.
+No error message or log line ever contains plaintext, ciphertext or key material (a failed
+decryption logs only the key id).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 
 from payments.exceptions import DecryptionFailed
+
+logger = logging.getLogger("payments.crypto")
 
 FORMAT_VERSION = "v1"
 NONCE_BYTES = 12
@@ -125,11 +129,13 @@ def decrypt(stored: str, *, aad: bytes, ring: KeyRing | None = None) -> str:
     ring = ring or key_ring()
     parts = stored.split(":")
     if len(parts) != 4 or parts[0] != FORMAT_VERSION:
-        raise DecryptionFailed("An encrypted value is not in the expected format.")
+        raise DecryptionFailed("A stored encrypted value is not in the expected format.")
     _, kid, nonce_b64, ciphertext_b64 = parts
     key = ring.keys.get(kid)
     if key is None:
-        raise DecryptionFailed(f"An encrypted value uses the key id {kid!r}, which is not in ENCRYPTION_KEYS.")
+        # The key id is configuration, not a secret: operators need it; clients never see it.
+        logger.warning("decryption failed: key id %r is not in ENCRYPTION_KEYS", kid)
+        raise DecryptionFailed("A stored encrypted value uses a key that is not configured.")
     try:
         nonce = base64.b64decode(nonce_b64, validate=True)
         ciphertext = base64.b64decode(ciphertext_b64, validate=True)
@@ -138,7 +144,8 @@ def decrypt(stored: str, *, aad: bytes, ring: KeyRing | None = None) -> str:
         return AESGCM(key).decrypt(nonce, ciphertext, aad).decode()
     except (InvalidTag, binascii.Error, ValueError):
         # Wrong key, tampered ciphertext, or a value moved to another row/column.
-        raise DecryptionFailed() from None
+        logger.warning("decryption failed: authentication failed under key id %r", kid)
+        raise DecryptionFailed("A stored encrypted value could not be decrypted (wrong key or altered data).") from None
 
 
 class EncryptedTextField(models.TextField):

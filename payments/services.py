@@ -23,6 +23,7 @@ from accounts.models import User
 from payments import crypto
 from payments.exceptions import (
     BankAccountNotFound,
+    DecryptionFailed,
     InvalidWebhookPayload,
     InvalidWebhookSignature,
     StripeEventNotRetryable,
@@ -157,7 +158,15 @@ def encryption_key_rotate(
                         stored = getattr(row, f.attname)
                         if stored is None or stored.startswith(prefix):
                             continue
-                        f.encrypt_value(row, f.decrypt_value(row, ring), ring)
+                        try:
+                            plaintext = f.decrypt_value(row, ring)
+                        except DecryptionFailed as exc:
+                            raise DecryptionFailed(
+                                f"{label} {row.pk}: {f.plaintext_name} could not be decrypted ({exc.detail}) "
+                                "Is the key that encrypted it still in ENCRYPTION_KEYS? Nothing in this batch "
+                                "was changed; earlier batches are committed."
+                            ) from None
+                        f.encrypt_value(row, plaintext, ring)
                         changed.append(f.attname)
                         report.values += 1
                     row.save(update_fields=changed)

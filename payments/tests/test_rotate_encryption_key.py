@@ -3,7 +3,7 @@ import json
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -139,3 +139,22 @@ def test_command_rotates_in_batches(settings: SettingsWrapper) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT account_number_encrypted FROM payments_bankaccount")
         assert all(row[0].startswith("v1:new:") for row in cursor.fetchall())
+
+
+@pytest.mark.django_db
+def test_command_stops_with_a_clear_error_when_a_value_uses_a_missing_key(settings: SettingsWrapper) -> None:
+    # given: a value written under a key that was dropped before rotating
+    settings.ENCRYPTION_KEYS = OLD
+    account = BankAccountFactory.create(account_number="000999988887")
+    settings.ENCRYPTION_KEYS = NEW
+
+    # when
+    with pytest.raises(CommandError) as excinfo:
+        call_command("rotate_encryption_key", stdout=StringIO())
+
+    # then
+    message = str(excinfo.value)
+    assert f"payments.BankAccount {account.pk}" in message
+    assert "ENCRYPTION_KEYS" in message
+    assert "000999988887" not in message
+    assert crypto.key_id_of(BankAccount.objects.get(pk=account.pk).account_number_encrypted) == "old"

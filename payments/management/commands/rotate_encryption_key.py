@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from payments.exceptions import DecryptionFailed
 from payments.services import RotationReport, encryption_key_rotate
 
 
@@ -33,7 +34,10 @@ class Command(BaseCommand):
             if not as_json:
                 self.stdout.write(f"batch {report.batches}: {report.rows} rows re-encrypted so far")
 
-        report = encryption_key_rotate(batch_size=batch_size, dry_run=options["dry_run"], on_batch=progress)
+        try:
+            report = encryption_key_rotate(batch_size=batch_size, dry_run=options["dry_run"], on_batch=progress)
+        except DecryptionFailed as exc:
+            raise CommandError(str(exc.detail)) from None
         if as_json:
             self.stdout.write(json.dumps(report.as_dict(), sort_keys=True))
             return
