@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
@@ -71,6 +72,14 @@ def _is_retryable_db_error(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+class RequestTooLarge(DomainError):
+    """The request body is larger than this API accepts."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
 class _DomainAPIException(exceptions.APIException):
     def __init__(self, exc: DomainError) -> None:
         self.status_code = exc.status_code
@@ -82,6 +91,8 @@ class ExceptionHandler(BaseExceptionHandler):
     """drf-standardized-errors' handler, taught about our domain errors and JWT errors."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, RequestDataTooBig):
+            exc = RequestTooLarge()
         if isinstance(exc, DomainError):
             return _DomainAPIException(exc)
         if _is_retryable_db_error(exc):

@@ -132,6 +132,13 @@ def test_missing_trailing_slash_on_post_keeps_the_body(api_client) -> None:
     assert response.json()["echo"] == "1.50"
 
 
+@pytest.mark.urls("vaultcore.tests.test_errors")
+def test_oversized_body_is_413_not_500(api_client, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    response = api_client.post("/echo/", data=json.dumps({"amount": "1" * 500}), content_type="application/json")
+    _assert_shape(response, 413, "client_error", "request_too_large")
+
+
 def test_request_id_is_echoed_or_generated(api_client) -> None:
     given = api_client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")
     assert given["X-Request-ID"] == "abc-123"
