@@ -26,8 +26,10 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -44,7 +46,7 @@ _KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}$")
 @dataclass(frozen=True)
 class Claim:
     row: IdempotencyKey
-    replay: Response | None = None
+    replay: HttpResponse | None = None
 
 
 def idempotency_key_from_request(request: Request) -> str | None:
@@ -63,8 +65,16 @@ def request_fingerprint(*, endpoint: str, data: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(status_code: int, body: Any) -> Response:
-    return Response(body, status=status_code, headers={REPLAYED_HEADER: "true"})
+def _render(body: Any) -> str:
+    """The exact JSON the API renders for ``body`` (same renderer, same settings)."""
+    return JSONRenderer().render(body).decode()
+
+
+def _replay(status_code: int, body: str) -> HttpResponse:
+    """The stored response again, byte for byte."""
+    response = HttpResponse(body, status=status_code, content_type="application/json")
+    response[REPLAYED_HEADER] = "true"
+    return response
 
 
 def idempotency_key_claim(
@@ -89,15 +99,15 @@ def idempotency_key_claim(
     if row.fingerprint != fingerprint or row.endpoint != endpoint:
         raise IdempotencyKeyReused()
     if row.response_status is not None:
-        return Claim(row=row, replay=_replay(row.response_status, row.response_body))
+        return Claim(row=row, replay=_replay(row.response_status, row.response_body or ""))
     stale = row.locked_at < now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT)
     if not stale:
         raise IdempotencyKeyInUse()
     if row.transaction is not None:
         # The first request moved money and then died before storing its response.
         response = render(row.transaction)
-        idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
-        return Claim(row=row, replay=_replay(response.status_code, response.data))
+        body = idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
+        return Claim(row=row, replay=_replay(response.status_code, body))
     # The first request died before moving money: take the key over (one winner).
     taken = IdempotencyKey.objects.filter(
         pk=row.pk, locked_at=row.locked_at, transaction__isnull=True, response_status__isnull=True
@@ -108,10 +118,11 @@ def idempotency_key_claim(
     return Claim(row=row)
 
 
-def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any) -> None:
-    """Store the response to replay it for later requests with the same key."""
-    body = json.loads(json.dumps(body, cls=DjangoJSONEncoder))
-    IdempotencyKey.objects.filter(pk=row.pk).update(response_status=status_code, response_body=body)
+def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any) -> str:
+    """Store the rendered response to replay it for later requests with the same key."""
+    rendered = _render(body)
+    IdempotencyKey.objects.filter(pk=row.pk).update(response_status=status_code, response_body=rendered)
+    return rendered
 
 
 def idempotency_key_release(*, row: IdempotencyKey) -> bool:
@@ -133,7 +144,7 @@ def idempotent_post(
     endpoint: str,
     handler: Callable[[IdempotencyKey | None], Response],
     render: Callable[[LedgerTransaction], Response],
-) -> Response:
+) -> HttpResponse:
     """Run ``handler`` at most once per (user, Idempotency-Key); replay its response after."""
     key = idempotency_key_from_request(request)
     if key is None:

@@ -137,7 +137,8 @@ class IdempotencyKey(models.Model):
         LedgerTransaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The rendered JSON, byte for byte (jsonb would reorder keys), replayed as is.
+    response_body = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL = not stored yet
     created_at = models.DateTimeField(auto_now_add=True)
     locked_at = models.DateTimeField()
 

@@ -1,5 +1,6 @@
 """Idempotency keys: claims, stale in-flight keys, crash recovery."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -71,7 +72,7 @@ def test_a_stale_claim_whose_money_moved_is_replayed_from_its_transaction() -> N
     # then it is answered from the transaction, and no second transfer happens
     assert replay is not None
     assert replay.status_code == 201
-    assert replay.data == {"id": str(txn.public_id)}
+    assert json.loads(replay.content) == {"id": str(txn.public_id)}
     assert replay["Idempotent-Replayed"] == "true"
     stored = IdempotencyKey.objects.get(pk=claim.row.pk)
     assert (stored.transaction_id, stored.response_status) == (txn.pk, 201)
