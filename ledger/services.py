@@ -191,14 +191,16 @@ def _lock_transaction(pk: int) -> LedgerTransaction:
 
 # --- P2P transfer ----------------------------------------------------------------------------
 def _recipient_resolve(identifier: str) -> User:
-    recipient = (
-        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True)
-        .only("pk", "username", "email")
-        .first()
+    """The active user whose username or email is ``identifier`` (case-insensitive). A username
+    may contain "@", so when one user's username is another's email, the username wins."""
+    matches = list(
+        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True).only(
+            "pk", "username", "email"
+        )[:2]
     )
-    if recipient is None:
+    if not matches:
         raise RecipientNotFound()
-    return recipient
+    return min(matches, key=lambda user: user.username.lower() != identifier.lower())
 
 
 def transfer_create(
@@ -230,7 +232,7 @@ def transfer_create(
         recipient=recipient_user,
         currency=currency,
         amount=amount,
-        description=description.strip(),
+        description=description.strip()[:255],
         idempotency_key=idempotency_key,
     )
 
