@@ -46,8 +46,9 @@ class LedgerTransaction(models.Model):
     status = models.CharField(max_length=8, choices=TransactionStatus.choices, default=TransactionStatus.PENDING)
     currency = models.CharField(max_length=3)
     amount = money_field()
-    debit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
-    credit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+")
+    # Indexed by the composite (wallet, -id) indexes below; no separate FK index (hot-path inserts).
+    debit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+", db_index=False)
+    credit_wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="+", db_index=False)
     description = models.CharField(max_length=255, blank=True, default="")
     # The payment provider's id of the payment or payout, when there is one.
     reference = models.CharField(max_length=255, blank=True, default="")
@@ -96,8 +97,9 @@ class LedgerTransaction(models.Model):
 class LedgerEntry(models.Model):
     """One leg of a posted transaction. Never updated, never deleted."""
 
-    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
-    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    # Both indexed by the composite indexes/constraints below (no separate FK indexes).
+    transaction = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries", db_index=False)
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries", db_index=False)
     direction = models.CharField(max_length=6, choices=Direction.choices)
     amount = money_field()
     currency = models.CharField(max_length=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -119,8 +120,12 @@ class TransactionOutputSerializer(serializers.Serializer):
     def get_balance_after(self, obj: LedgerTransaction) -> str | None:
         value = getattr(obj, "my_balance_after", None)
         if value is None and obj.status == TransactionStatus.POSTED and "my_balance_after" not in obj.__dict__:
-            mine = obj.debit_wallet if self._mine_is_debit(obj) else obj.credit_wallet
-            value = obj.entries.filter(wallet=mine).values_list("balance_after", flat=True).first()
+            mine = obj.debit_wallet_id if self._mine_is_debit(obj) else obj.credit_wallet_id
+            # Just posted by a service: the legs' balances are known; otherwise read the entry.
+            known: dict[int, Decimal] = getattr(obj, "leg_balances", {})
+            value = known.get(mine)
+            if value is None:
+                value = obj.entries.filter(wallet_id=mine).values_list("balance_after", flat=True).first()
         return None if value is None else format_amount(value, obj.currency)
 
     @extend_schema_field(OpenApiTypes.STR)
