@@ -6,7 +6,15 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ledger.models import Direction, LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
+from accounts.tests.factories import UserFactory
+from ledger.models import (
+    Direction,
+    IdempotencyKey,
+    LedgerEntry,
+    LedgerTransaction,
+    TransactionStatus,
+    TransactionType,
+)
 from ledger.services import transfer_create
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet
@@ -201,3 +209,12 @@ def test_unbalanced_entries_are_rolled_back_by_a_real_commit() -> None:
     txn.refresh_from_db()
     assert txn.status == TransactionStatus.PENDING
     assert not LedgerEntry.objects.filter(transaction=txn).exists()
+
+
+def test_idempotency_keys_are_unique_per_user_in_the_database() -> None:
+    user = UserFactory.create()
+    fields = {"user": user, "key": "k", "endpoint": "transfer", "fingerprint": "f", "locked_at": timezone.now()}
+    IdempotencyKey.objects.create(**fields)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        IdempotencyKey.objects.create(**fields)
+    IdempotencyKey.objects.create(**{**fields, "user": UserFactory.create()})
