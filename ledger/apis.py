@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from ledger import selectors, services
+from ledger.exceptions import TransactionNotFound
 from ledger.idempotency import HEADER, idempotent_post
 from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.serializers import (
@@ -29,7 +30,6 @@ from ledger.serializers import (
     WithdrawInputSerializer,
 )
 from payments.providers import get_provider
-from vaultcore.errors import DomainError
 from vaultcore.openapi import error_responses
 from vaultcore.pagination import LimitCursorPagination
 from wallets.money import format_amount
@@ -57,14 +57,6 @@ def _user(request: Request) -> User:
 def _render(request: Request, txn: LedgerTransaction, *, status_code: int = status.HTTP_201_CREATED) -> Response:
     data = TransactionOutputSerializer(txn, context={"user": _user(request)}).data
     return Response(data, status=status_code)
-
-
-class TransactionNotFound(DomainError):
-    """No transaction of the caller has this id."""
-
-    status_code = status.HTTP_404_NOT_FOUND
-    code = "not_found"
-    default_detail = "Not found."
 
 
 class DepositApi(APIView):

@@ -68,6 +68,14 @@ class LimitExceeded(LedgerError):
     default_detail = "This would exceed your daily outgoing limit."
 
 
+class TransactionNotFound(LedgerError):
+    """No transaction of the caller has this id (someone else's is as good as missing)."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
 class InvalidTransactionState(LedgerError):
     """The transaction is not in a state that allows this operation."""
 

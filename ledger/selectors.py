@@ -52,6 +52,18 @@ def transaction_get(*, user: User, public_id: uuid.UUID) -> LedgerTransaction | 
     return transaction_list(user=user).filter(public_id=public_id).first()
 
 
+def ledger_transaction_get(
+    *, public_id: uuid.UUID | None = None, reference: str | None = None
+) -> LedgerTransaction | None:
+    """A transaction by its public id or by the payment provider's reference (for webhooks and
+    reconciliation; no ownership check: never expose to an HTTP caller as is)."""
+    if public_id is None and not reference:
+        return None
+    qs = LedgerTransaction.objects.all()
+    qs = qs.filter(public_id=public_id) if public_id is not None else qs.filter(reference=reference)
+    return qs.first()
+
+
 @dataclass(frozen=True)
 class BalanceAt:
     balance: Decimal

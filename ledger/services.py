@@ -238,7 +238,7 @@ def _post_new_transaction(
     debit: Wallet,
     credit: Wallet,
     now: datetime,
-    initiated_by: User,
+    initiated_by: User | None,
     description: str = "",
     reverses: LedgerTransaction | None = None,
 ) -> LedgerTransaction:
@@ -275,7 +275,7 @@ def _post_new_transaction(
         "debit": debit.pk,
         "credit": credit.pk,
         "description": description,
-        "initiated_by": initiated_by.pk,
+        "initiated_by": initiated_by.pk if initiated_by is not None else None,
         "reverses": reverses.pk if reverses is not None else None,
         "now": now,
         "debit_after": debit.balance,
@@ -678,15 +678,20 @@ def _adjustment_post(
     return txn
 
 
-def transaction_reverse(*, acting_user: User, transaction_id: int, reason: str = "") -> LedgerTransaction:
-    """Staff: undo a posted transaction with an opposite one (never by editing it). Once only:
-    the database's unique ``reverses`` link backs the check made under the wallets' locks."""
-    _require_staff(acting_user)
+def transaction_reverse(*, acting_user: User | None, transaction_id: int, reason: str = "") -> LedgerTransaction:
+    """Undo a posted transaction with an opposite one (never by editing it). Once only: the
+    database's unique ``reverses`` link backs the check made under the wallets' locks.
+
+    ``acting_user`` must be staff or heavier; ``None`` means the system itself (a payment
+    provider's event, e.g. a refund), never an HTTP caller. The wallet it debits must cover the
+    amount (422 ``insufficient_funds`` otherwise)."""
+    if acting_user is not None:
+        _require_staff(acting_user)
     return _reversal_post(acting_user=acting_user, transaction_id=transaction_id, reason=reason)
 
 
 @retry_on_contention
-def _reversal_post(*, acting_user: User, transaction_id: int, reason: str) -> LedgerTransaction:
+def _reversal_post(*, acting_user: User | None, transaction_id: int, reason: str) -> LedgerTransaction:
     with transaction.atomic(durable=True):
         original = LedgerTransaction.objects.get(pk=transaction_id)
         if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:

@@ -406,3 +406,14 @@ def test_recipient_username_wins_over_another_users_email() -> None:
     # then
     assert _balances(by_username) == (Decimal("1.00"), 0)
     assert _balances(by_email) == (0, 0)
+
+
+def test_system_reversal_without_an_acting_user() -> None:
+    # given a posted deposit (e.g. refunded at the provider)
+    wallet = funded_wallet(amount="10.00")
+    txn = LedgerTransaction.objects.get(credit_wallet=wallet)
+    # when the payments code reverses it on the provider's event
+    reversal = transaction_reverse(acting_user=None, transaction_id=txn.pk, reason="charge.refunded")
+    # then
+    assert reversal.initiated_by_id is None
+    assert _balances(wallet) == (Decimal("0.00"), 0)
