@@ -28,7 +28,7 @@ from ledger.services import (
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from payments import providers
-from payments.providers.base import PaymentResult, ProviderStatus
+from payments.providers.base import PaymentResult, ProviderError, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
 from vaultcore.errors import ServiceUnavailable
 from wallets.exceptions import UnsupportedCurrency, WalletFrozen, WalletNotFound
@@ -417,3 +417,25 @@ def test_system_reversal_without_an_acting_user() -> None:
     # then
     assert reversal.initiated_by_id is None
     assert _balances(wallet) == (Decimal("0.00"), 0)
+
+
+class _DownProvider(SandboxProvider):
+    name = "down-test"
+
+    def create_payment(self, **kwargs: object) -> PaymentResult:
+        raise ProviderError("connection reset")
+
+
+def test_deposit_provider_outage_is_503_and_the_deposit_fails_cleanly(settings: Settings) -> None:
+    # given
+    wallet = WalletFactory.create()
+    assert wallet.user is not None
+    with mock.patch.dict(providers.PROVIDERS, {"down-test": f"{__name__}._DownProvider"}):
+        settings.PAYMENTS_PROVIDER = "down-test"
+        # when / then
+        with pytest.raises(errors.ProviderUnavailable):
+            deposit_create(user=wallet.user, currency="USD", amount=Decimal("5.00"))
+    txn = LedgerTransaction.objects.get(credit_wallet=wallet)
+    assert txn.status == TransactionStatus.FAILED
+    assert txn.metadata["failure_reason"] == "provider_unavailable"
+    assert _balances(wallet) == (0, 0)
