@@ -121,14 +121,17 @@ def idempotency_key_claim(
 def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any) -> str:
     """Store the rendered response to replay it for later requests with the same key."""
     rendered = _render(body)
-    IdempotencyKey.objects.filter(pk=row.pk).update(response_status=status_code, response_body=rendered)
+    # Only while this request still holds the claim (a stale claim may have been taken over).
+    IdempotencyKey.objects.filter(pk=row.pk, locked_at=row.locked_at).update(
+        response_status=status_code, response_body=rendered
+    )
     return rendered
 
 
 def idempotency_key_release(*, row: IdempotencyKey) -> bool:
     """Forget a key whose request moved no money, so that it can be retried. False when the
     request did move money (the key stays bound to its transaction)."""
-    deleted, _ = IdempotencyKey.objects.filter(pk=row.pk, transaction__isnull=True).delete()
+    deleted, _ = IdempotencyKey.objects.filter(pk=row.pk, locked_at=row.locked_at, transaction__isnull=True).delete()
     return bool(deleted)
 
 

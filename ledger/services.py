@@ -36,6 +36,7 @@ from ledger.exceptions import (
     AlreadyReversed,
     CurrencyMismatch,
     EmailNotVerified,
+    IdempotencyKeyInUse,
     InsufficientFunds,
     InvalidAmount,
     InvalidTransactionState,
@@ -297,10 +298,17 @@ def _post_new_transaction(
 
 
 def _bind_idempotency_key(key: IdempotencyKey | None, txn: LedgerTransaction) -> None:
-    """Link the request's key to its transaction in the same commit as the money."""
-    if key is not None:
-        IdempotencyKey.objects.filter(pk=key.pk).update(transaction=txn)
-        key.transaction = txn
+    """Link the request's key to its transaction in the same commit as the money. Only the
+    request that still holds the claim may bind it: if a stale claim was taken over meanwhile,
+    this raises 409 and the whole money transaction rolls back (never twice for one key)."""
+    if key is None:
+        return
+    bound = IdempotencyKey.objects.filter(pk=key.pk, transaction__isnull=True, locked_at=key.locked_at).update(
+        transaction=txn
+    )
+    if not bound:
+        raise IdempotencyKeyInUse()
+    key.transaction = txn
 
 
 def _lock_transaction(pk: int) -> LedgerTransaction:

@@ -95,3 +95,33 @@ def test_a_key_is_bound_to_its_endpoint() -> None:
             fingerprint=request_fingerprint(endpoint="withdraw", data={}),
             render=_never,
         )
+
+
+def test_a_request_whose_claim_was_taken_over_cannot_move_money() -> None:
+    # given request A's claim went stale and request B took the key over
+    sender = funded_wallet(amount="10.00")
+    recipient = funded_wallet(amount="0")
+    assert sender.user and recipient.user
+    fp = request_fingerprint(endpoint="transfer", data={})
+    claim_a = idempotency_key_claim(user=sender.user, key="k", endpoint="transfer", fingerprint=fp, render=_never)
+    IdempotencyKey.objects.filter(pk=claim_a.row.pk).update(locked_at=timezone.now() - timedelta(minutes=5))
+    claim_a.row.refresh_from_db()
+    claim_b = idempotency_key_claim(user=sender.user, key="k", endpoint="transfer", fingerprint=fp, render=_never)
+
+    def send(claim_row: IdempotencyKey) -> LedgerTransaction:
+        assert sender.user and recipient.user
+        return transfer_create(
+            sender=sender.user,
+            recipient=recipient.user.username,
+            currency="USD",
+            amount=Decimal("1.00"),
+            idempotency_key=claim_row,
+        )
+
+    # when B moves the money, then A (late) tries too
+    send(claim_b.row)
+    with pytest.raises(IdempotencyKeyInUse):
+        send(claim_a.row)
+    # then the money moved once
+    recipient.refresh_from_db()
+    assert recipient.balance == Decimal("1.00")
