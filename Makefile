@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate worker beat shell db-stop clean
+.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -57,6 +57,12 @@ beat: $(VENV)/.runtime-installed ## run Celery beat (needs REDIS_URL)
 
 shell: $(VENV)/.runtime-installed ## Django shell
 	DEBUG=$${DEBUG:-True} $(PY) manage.py shell
+
+bench: $(VENV)/.dev-installed ## benchmarks: raw SQL ceiling, service and HTTP level, zero-loss check (bench/README.md)
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-smoke: $(VENV)/.dev-installed ## the benchmarks with tiny counts, a few seconds (CI)
+	$(PY) -m bench --smoke --output bench/results/smoke.json $(BENCH_ARGS)
 
 db-stop: ## stop the embedded PostgreSQL server
 	-@[ -f .vaultcore/pgdata/postmaster.pid ] && $(PY) -c 'import pgserver, pathlib; pgserver.get_server(pathlib.Path(".vaultcore/pgdata"), cleanup_mode="stop")' && echo "embedded PostgreSQL stopped"

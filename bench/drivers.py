@@ -98,3 +98,66 @@ def run_threads(
     return RunResult.from_latencies(
         level=level, shape=shape, clients=clients, seconds=elapsed, latencies_ms=latencies, errors=errors
     )
+
+
+@dataclass(frozen=True)
+class BurstOutcome:
+    result: RunResult
+    successes_per_round: list[int]
+
+    @property
+    def exactly_one_each(self) -> bool:
+        return all(n == 1 for n in self.successes_per_round)
+
+
+def run_burst(
+    operation: Callable[[int, int], str | None],
+    *,
+    level: str,
+    clients: int,
+    rounds: int,
+    on_thread_exit: Callable[[], None] | None = None,
+) -> BurstOutcome:
+    """Double-spend bursts: in each round ``clients`` threads, released together by a barrier,
+    call ``operation(round, client)``, each trying to spend the same whole balance. Exactly one
+    call per round may succeed."""
+    barrier = threading.Barrier(clients)
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    successes = [0] * rounds
+    lock = threading.Lock()
+
+    def worker(client: int) -> None:
+        try:
+            for round_no in range(rounds):
+                barrier.wait()
+                start = time.perf_counter()
+                try:
+                    outcome = operation(round_no, client)
+                except Exception as exc:  # counted, never hidden
+                    outcome = type(exc).__name__
+                elapsed = (time.perf_counter() - start) * 1000
+                with lock:
+                    latencies.append(elapsed)
+                    if outcome is None:
+                        successes[round_no] += 1
+                    else:
+                        errors[outcome] += 1
+        finally:
+            if on_thread_exit:
+                on_thread_exit()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    result = RunResult.from_latencies(
+        level=level, shape="double_spend", clients=clients, seconds=elapsed, latencies_ms=latencies, errors=errors
+    )
+    result.ok = sum(successes)
+    one_each = all(n == 1 for n in successes)
+    result.notes = f"{rounds} bursts, successes per burst {successes}: {'OK' if one_each else 'VIOLATION'}"
+    return BurstOutcome(result=result, successes_per_round=successes)

@@ -19,7 +19,8 @@ import psycopg
 
 from bench.results import RunResult
 
-SCRATCH_DB = "vaultcore_bench_raw"
+# Next to the application-level scratch database (bench/settings.py), never the developer's.
+SCRATCH_DB = os.environ.get("BENCH_DATABASE_NAME", "vaultcore_bench") + "_raw"
 
 SCHEMA = """
 DROP TABLE IF EXISTS raw_entry, raw_txn, raw_wallet;

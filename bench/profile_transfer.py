@@ -1,0 +1,101 @@
+"""Profile the transfer hot path in-process: ``python -m bench.profile_transfer [--profile]``.
+
+On a fresh scratch database (same as ``python -m bench``), runs N transfers through the whole
+Django stack (Django's test client: middleware, JWT authentication, idempotency, the service,
+the serializer; no network) and N direct ``transfer_create`` calls, and prints per request the
+wall time, the CPU time of this process (what gunicorn workers spend; robust to other load on
+the machine), the SQL statements sent, and optionally a cProfile listing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+
+def _timed(label: str, n: int, func: Callable[[int], None]) -> None:
+    wall, cpu = time.perf_counter(), time.process_time()
+    for i in range(n):
+        func(i)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:<8} {n} calls: wall {wall / n * 1000:.2f} ms, CPU {cpu / n * 1000:.2f} ms per call")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_transfer")
+    parser.add_argument("-n", type=int, default=300, help="calls per measurement")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile listing of the HTTP path")
+    args = parser.parse_args(argv)
+
+    from bench.environment import configure
+
+    configure()
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from bench import scratch
+    from bench.http_level import PROXY_HEADERS, mint_tokens
+    from ledger.services import transfer_create
+
+    scratch.recreate_and_migrate()
+    population = scratch.populate(prefix="p", count=200, balance=Decimal("100000.00"))
+    scratch.analyze()
+    users = User.objects.in_bulk(population.user_ids)
+    senders = [users[pk] for pk in population.user_ids]
+    tokens = mint_tokens(population.user_ids)
+    client = Client(headers={**PROXY_HEADERS, "Host": "127.0.0.1"})
+
+    def http(i: int) -> None:
+        response = client.post(
+            "/api/v1/transactions/transfer/",
+            {"recipient": population.usernames[(i + 1) % 200], "currency": "USD", "amount": "1.00"},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {tokens[i % 200]}", "Idempotency-Key": uuid.uuid4().hex},
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+
+    def service(i: int) -> None:
+        transfer_create(
+            sender=senders[i % 200],
+            recipient=population.usernames[(i + 1) % 200],
+            currency="USD",
+            amount=Decimal("1.00"),
+        )
+
+    for func in (http, service):  # warm-up: imports, URL resolver, connection
+        for i in range(20):
+            func(i)
+    for label, func in (("http", http), ("service", service)):
+        with CaptureQueriesContext(connection) as queries:
+            func(0)
+        print(f"{label}: {len(queries.captured_queries)} SQL statements per transfer")
+        for query in queries.captured_queries:
+            print("   ", " ".join(query["sql"].split())[:140])
+    _timed("http", args.n, http)
+    _timed("service", args.n, service)
+    if args.profile:
+        profiler = cProfile.Profile()
+
+        def many() -> None:
+            for i in range(args.n):
+                http(i)
+
+        profiler.runcall(many)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
