@@ -14,10 +14,12 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.exceptions import AccountsError
-from accounts.models import User
+from accounts.models import User, role_weight
+from audit.backoffice import reason_action
 
 
 class UserAdminForm(forms.ModelForm):
@@ -68,7 +70,8 @@ class UserAdmin(admin.ModelAdmin):
         ("Name", {"fields": ["first_name", "middle_name", "last_name"]}),
         ("Access", {"fields": ["role", "token_version", "last_login", "date_joined"]}),
     ]
-    actions = ["revoke_sessions", "deactivate"]
+    actions = ["revoke_sessions", "deactivate", "resend_verification"]
+    show_full_result_count = False
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         form_class = super().get_form(request, obj, change, **kwargs)
@@ -80,6 +83,23 @@ class UserAdmin(admin.ModelAdmin):
                 super().__init__(*args, **kw)
 
         return BoundForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The role is read-only on your own account and on anyone at or above your weight."""
+        fields = list(super().get_readonly_fields(request, obj))
+        acting_user: User = request.user  # type: ignore[assignment]
+        if obj is not None and (obj.pk == acting_user.pk or obj.role_weight >= acting_user.role_weight):
+            fields.append("role")
+        return fields
+
+    def formfield_for_choice_field(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        """Offer only the roles the operator may give (strictly below their own weight)."""
+        if db_field.name == "role":
+            acting_user: User = request.user  # type: ignore[assignment]
+            kwargs["choices"] = [
+                (value, label) for value, label in db_field.choices if 0 < role_weight(value) < acting_user.role_weight
+            ]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -96,28 +116,53 @@ class UserAdmin(admin.ModelAdmin):
             middle_name=form.cleaned_data["middle_name"],
             last_name=form.cleaned_data["last_name"],
         )
-        if form.cleaned_data["role"] != original.role:
+        if "role" in form.cleaned_data and form.cleaned_data["role"] != original.role:
             services.user_role_change(acting_user=request.user, user=original, role=form.cleaned_data["role"])  # type: ignore[arg-type]
 
-    @admin.action(description="Revoke all sessions (every token stops working)", permissions=["change"])
-    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._apply(request, queryset, services.user_sessions_revoke_by, "Sessions revoked for")
+    @admin.action(description="Revoke all sessions (every token stops working)")
+    def revoke_sessions(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
+        acting_user: User = request.user  # type: ignore[assignment]
+        return reason_action(
+            self,
+            request,
+            queryset,
+            action="revoke_sessions",
+            title="Revoke all sessions",
+            button="Revoke sessions",
+            done="Sessions revoked",
+            apply=lambda user, reason: services.user_sessions_revoke_by(
+                acting_user=acting_user, user=user, reason=reason
+            ),
+        )
 
-    @admin.action(description="Deactivate (and revoke all sessions)", permissions=["change"])
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        self._apply(request, queryset, services.user_deactivate, "Deactivated")
+    @admin.action(description="Deactivate (and revoke all sessions)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
+        acting_user: User = request.user  # type: ignore[assignment]
+        return reason_action(
+            self,
+            request,
+            queryset,
+            action="deactivate",
+            title="Deactivate users",
+            button="Deactivate",
+            done="Users deactivated",
+            apply=lambda user, reason: services.user_deactivate(acting_user=acting_user, user=user, reason=reason),
+        )
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[User], service: Any, done: str) -> None:
-        succeeded, refused = [], []
+    @admin.action(description="Resend the verification email")
+    def resend_verification(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        acting_user: User = request.user  # type: ignore[assignment]
+        sent: list[str] = []
+        skipped: list[str] = []
         for user in queryset.order_by("pk"):
             try:
-                service(acting_user=request.user, user=user)
-                succeeded.append(user.username)
+                done = services.user_verification_resend(acting_user=acting_user, user=user)
             except AccountsError:
-                refused.append(user.username)
-        if succeeded:
-            self.message_user(request, f"{done}: {', '.join(succeeded)}.", messages.SUCCESS)
-        if refused:
+                done = False
+            (sent if done else skipped).append(user.username)
+        if sent:
+            self.message_user(request, f"Verification email queued for: {', '.join(sent)}.", messages.SUCCESS)
+        if skipped:
             self.message_user(
-                request, f"Not allowed (role not below yours, or yourself): {', '.join(refused)}.", messages.ERROR
+                request, f"Nothing sent (already verified or inactive): {', '.join(skipped)}.", messages.WARNING
             )

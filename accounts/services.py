@@ -41,6 +41,8 @@ from accounts.exceptions import (
 from accounts.lock_objects import user_lock
 from accounts.models import RevokedAccessToken, Role, User, role_weight
 from accounts.tokens import TOKEN_VERSION_CLAIM, VaultRefreshToken
+from audit.models import AuditAction
+from audit.services import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -199,10 +201,20 @@ def _token_version_bump(user: User) -> None:
     user.refresh_from_db(fields=["token_version"])
 
 
-def user_sessions_revoke(*, user: User) -> User:
-    """Every token issued to ``user`` so far stops working on its next use (logout-all)."""
+def user_sessions_revoke(*, user: User, acting_user: User | None = None, reason: str = "") -> User:
+    """Every token issued to ``user`` so far stops working on its next use (logout-all).
+    Audited; ``acting_user`` is the operator, or the user themself when omitted."""
     with transaction.atomic(durable=True):
+        before = user.token_version
         _token_version_bump(user)
+        audit_record(
+            actor=acting_user or user,
+            action=AuditAction.USER_SESSIONS_REVOKE,
+            target=user,
+            before={"token_version": before},
+            after={"token_version": user.token_version},
+            reason=reason,
+        )
     logger.info("sessions revoked: user id=%s", user.pk)
     return user
 
@@ -350,9 +362,17 @@ def user_role_change(*, acting_user: User, user: User, role: str) -> User:
         locked = user_lock(user_id=user.pk)
         if locked is None or not role_change_allowed(acting_user=acting_user, user=locked, role=role):
             raise RoleChangeForbidden()
+        before = {"role": locked.role, "token_version": locked.token_version}
         locked.role = role
         locked.token_version += 1
         locked.save(update_fields=["role", "token_version"])
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.USER_ROLE_CHANGE,
+            target=locked,
+            before=before,
+            after={"role": locked.role, "token_version": locked.token_version},
+        )
     user.role, user.token_version = locked.role, locked.token_version
     logger.info("role changed: user id=%s to %s by id=%s", user.pk, role, acting_user.pk)
     return user
@@ -362,22 +382,44 @@ def _may_act_on(*, acting_user: User, user: User) -> bool:
     return acting_user.pk != user.pk and acting_user.is_active and user.role_weight < acting_user.role_weight
 
 
-def user_sessions_revoke_by(*, acting_user: User, user: User) -> User:
+def user_sessions_revoke_by(*, acting_user: User, user: User, reason: str = "") -> User:
     """An operator revokes every token of a user below their own role."""
     if not _may_act_on(acting_user=acting_user, user=user):
         raise UserActionForbidden()
-    return user_sessions_revoke(user=user)
+    return user_sessions_revoke(user=user, acting_user=acting_user, reason=reason)
 
 
-def user_deactivate(*, acting_user: User, user: User) -> User:
+def user_deactivate(*, acting_user: User, user: User, reason: str = "") -> User:
     """Deactivate a user below the operator's role; their tokens stop working at once."""
     if not _may_act_on(acting_user=acting_user, user=user):
         raise UserActionForbidden()
     with transaction.atomic(durable=True):
+        before = {"is_active": user.is_active, "token_version": user.token_version}
         User.objects.filter(pk=user.pk).update(is_active=False, token_version=F("token_version") + 1)
-    user.refresh_from_db(fields=["is_active", "token_version"])
+        user.refresh_from_db(fields=["is_active", "token_version"])
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.USER_DEACTIVATE,
+            target=user,
+            before=before,
+            after={"is_active": user.is_active, "token_version": user.token_version},
+            reason=reason,
+        )
     logger.info("user deactivated: id=%s by id=%s", user.pk, acting_user.pk)
     return user
+
+
+def user_verification_resend(*, acting_user: User, user: User) -> bool:
+    """An operator (staff+) re-sends the verification email of an unverified, active user
+    (audited). False when there is nothing to send."""
+    if not acting_user.has_role_at_least(Role.STAFF) or not acting_user.is_active:
+        raise UserActionForbidden()
+    if user.is_email_verified or not user.is_active:
+        return False
+    with transaction.atomic(durable=True):
+        email_verification_request(user=user)  # queued on commit
+        audit_record(actor=acting_user, action=AuditAction.USER_VERIFICATION_RESEND, target=user)
+    return True
 
 
 # --- Operators ----------------------------------------------------------------------------

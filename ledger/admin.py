@@ -1,43 +1,180 @@
-"""Django admin (back-office) for ledger; writes go through services.
+"""Django admin (back-office) for the ledger; writes go through services.
 
 The ledger is append-only: nothing here edits or deletes a transaction or an entry (the
-database would refuse anyway). Staff may reverse posted transactions, which posts a new,
-opposite transaction through ``transaction_reverse``.
+database would refuse anyway). Money moves from the back-office only through maker-checker
+(``ledger.approvals``): staff *request* a reversal of a posted transaction or *propose* an
+adjustment; another user of role admin or above approves (which posts it) or rejects.
 """
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from typing import Any
 
-from accounts.models import User
-from ledger.models import LedgerEntry, LedgerTransaction
-from ledger.services import transaction_reverse
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from accounts.models import Role, User
+from audit.backoffice import ReasonForm, object_form_page, reason_action
+from ledger.approvals import (
+    adjustment_propose,
+    approval_approve,
+    approval_can_decide,
+    approval_reject,
+    reversal_propose,
+    superuser_threshold,
+)
+from ledger.models import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
+    Direction,
+    IdempotencyKey,
+    LedgerEntry,
+    LedgerTransaction,
+)
 from vaultcore.errors import DomainError
+from wallets.models import Wallet, WalletKind
+from wallets.money import format_amount
+
+
+def _wallet_link(wallet: Wallet | None) -> str:
+    if wallet is None:
+        return "-"
+    if wallet.kind == WalletKind.SYSTEM:
+        label = f"system: {wallet.system_code} {wallet.currency}"
+    else:
+        label = f"{wallet.user.username if wallet.user else wallet.user_id} {wallet.currency}"
+    url = reverse("admin:wallets_wallet_change", args=[wallet.pk])
+    history = reverse("admin:ledger_ledgertransaction_changelist")
+    return format_html('<a href="{}">{}</a> (<a href="{}?wallet={}">history</a>)', url, label, history, wallet.pk)
+
+
+def _transaction_link(txn: LedgerTransaction | None) -> str:
+    if txn is None:
+        return "-"
+    url = reverse("admin:ledger_ledgertransaction_change", args=[txn.pk])
+    return format_html('<a href="{}">{} {}</a>', url, txn.type, txn.public_id)
+
+
+class WalletHistoryFilter(admin.SimpleListFilter):
+    """``?wallet=<id>``: the transactions that debit or credit one wallet (its history)."""
+
+    title = "wallet"
+    parameter_name = "wallet"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        value = self.value()
+        return [(value, f"wallet #{value}")] if value and value.isdigit() else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(Q(debit_wallet_id=int(value)) | Q(credit_wallet_id=int(value)))
 
 
 class LedgerEntryInline(admin.TabularInline):
     model = LedgerEntry
-    fields = ("wallet", "direction", "amount", "currency", "balance_after", "created_at")
+    fields = ("wallet_link", "direction", "amount", "currency", "balance_after", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
+    show_change_link = False
 
-    def has_add_permission(self, request: HttpRequest, obj: LedgerTransaction | None = None) -> bool:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerEntry]:
+        return super().get_queryset(request).select_related("wallet__user")
+
+    @admin.display(description="Wallet")
+    def wallet_link(self, obj: LedgerEntry) -> str:
+        return _wallet_link(obj.wallet)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(admin.ModelAdmin):
-    list_display = ("public_id", "type", "status", "currency", "amount", "debit_wallet", "credit_wallet", "created_at")
-    list_filter = ("type", "status", "currency")
-    search_fields = ("public_id", "reference", "description")
-    list_select_related = ("debit_wallet", "credit_wallet")
-    readonly_fields = [f.name for f in LedgerTransaction._meta.fields]
+    list_display = (
+        "public_id",
+        "type",
+        "status",
+        "currency",
+        "amount_display",
+        "debit",
+        "credit",
+        "initiated_by",
+        "created_at",
+    )
+    list_filter = ("type", "status", "currency", ("created_at", admin.DateFieldListFilter), WalletHistoryFilter)
+    search_fields = (
+        "=public_id",
+        "=reference",
+        "debit_wallet__user__username",
+        "credit_wallet__user__username",
+        "initiated_by__username",
+    )
+    list_select_related = ("debit_wallet__user", "credit_wallet__user", "initiated_by")
+    fields = (
+        "public_id",
+        "type",
+        "status",
+        "currency",
+        "amount_display",
+        "debit",
+        "credit",
+        "description",
+        "reference",
+        "metadata",
+        "initiated_by",
+        "reverses_link",
+        "reversed_by_link",
+        "created_at",
+        "posted_at",
+        "finalized_at",
+    )
+    readonly_fields = fields
     inlines = [LedgerEntryInline]
-    actions = ["reverse"]
+    actions = ["request_reversal"]
     date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerTransaction]:
+        return super().get_queryset(request).select_related("debit_wallet__user", "credit_wallet__user", "initiated_by")
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: LedgerTransaction) -> str:
+        return format_amount(obj.amount, obj.currency)
+
+    @admin.display(description="Debit (from)")
+    def debit(self, obj: LedgerTransaction) -> str:
+        return _wallet_link(obj.debit_wallet)
+
+    @admin.display(description="Credit (to)")
+    def credit(self, obj: LedgerTransaction) -> str:
+        return _wallet_link(obj.credit_wallet)
+
+    @admin.display(description="Reverses")
+    def reverses_link(self, obj: LedgerTransaction) -> str:
+        return _transaction_link(obj.reverses)
+
+    @admin.display(description="Reversed by")
+    def reversed_by_link(self, obj: LedgerTransaction) -> str:
+        return _transaction_link(LedgerTransaction.objects.filter(reverses=obj).first())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -48,16 +185,289 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: LedgerTransaction | None = None) -> bool:
         return False  # view-only; changes go through the actions (services)
 
-    @admin.action(description="Reverse selected posted transactions (posts an opposite transaction)")
-    def reverse(self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]) -> None:
+    @admin.action(description="Request reversal of selected posted transactions (needs an admin's approval)")
+    def request_reversal(self, request: HttpRequest, queryset: QuerySet[LedgerTransaction]) -> TemplateResponse | None:
         acting_user: User = request.user  # type: ignore[assignment]
-        done = 0
-        for txn in queryset.order_by("pk"):
+        return reason_action(
+            self,
+            request,
+            queryset,
+            action="request_reversal",
+            title="Request reversals",
+            button="Request reversal",
+            done="Reversals requested (waiting for approval)",
+            apply=lambda txn, reason: reversal_propose(acting_user=acting_user, original=txn, reason=reason),
+        )
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(admin.ModelAdmin):
+    list_display = ("key", "user", "endpoint", "response_status", "transaction_link", "created_at", "locked_at")
+    list_filter = ("endpoint", "response_status")
+    search_fields = ("=key", "user__username")
+    list_select_related = ("user", "transaction")
+    fields = (
+        "user",
+        "key",
+        "endpoint",
+        "fingerprint",
+        "transaction_link",
+        "response_status",
+        "created_at",
+        "locked_at",
+    )
+    readonly_fields = fields
+    show_full_result_count = False
+
+    @admin.display(description="Transaction")
+    def transaction_link(self, obj: IdempotencyKey) -> str:
+        return _transaction_link(obj.transaction)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # expired keys are purged by the hourly task
+
+
+class AdjustmentProposalForm(forms.Form):
+    wallet = forms.CharField(
+        label="Wallet",
+        help_text="The wallet's id (from the wallet page), or its owner's username and currency, e.g. alice USD.",
+    )
+    direction = forms.ChoiceField(choices=Direction.choices, label="Direction", help_text="Credit adds money.")
+    amount = forms.CharField(label="Amount", help_text='Exact, in the wallet\'s currency, e.g. "25.00".')
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), max_length=2000)
+
+    def clean_wallet(self) -> Wallet:
+        raw: str = self.cleaned_data["wallet"].strip()
+        parts = raw.split()
+        qs = Wallet.objects.select_related("user").filter(kind=WalletKind.USER)
+        if len(parts) == 1 and parts[0].isdigit():
+            wallet = qs.filter(pk=int(parts[0])).first()
+        elif len(parts) == 2:
+            wallet = qs.filter(user__username__iexact=parts[0], currency=parts[1].upper()).first()
+        else:
+            wallet = None
+        if wallet is None:
+            raise forms.ValidationError("No user wallet matches.")
+        return wallet
+
+
+def _decision_links(obj: ApprovalRequest) -> str:
+    if obj.status != ApprovalStatus.PENDING:
+        return "-"
+    approve = reverse("admin:ledger_approvalrequest_approve", args=[obj.pk])
+    reject = reverse("admin:ledger_approvalrequest_reject", args=[obj.pk])
+    return format_html(
+        '<a class="button" href="{}">Approve</a> <a class="button" href="{}">Reject</a>', approve, reject
+    )
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(admin.ModelAdmin):
+    list_display = (
+        "public_id",
+        "kind",
+        "status",
+        "subject",
+        "direction",
+        "amount_display",
+        "needs_superuser",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decide",
+    )
+    list_filter = ("status", "kind", "currency", "direction")
+    search_fields = ("=public_id", "proposed_by__username", "wallet__user__username", "reason")
+    list_select_related = ("wallet__user", "original", "proposed_by", "decided_by", "posted")
+    fields = (
+        "public_id",
+        "kind",
+        "status",
+        "subject",
+        "direction",
+        "amount_display",
+        "needs_superuser",
+        "reason",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+        "posted_link",
+        "decide",
+    )
+    readonly_fields = fields
+    actions = ["approve_selected", "reject_selected"]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApprovalRequest]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("wallet__user", "original", "proposed_by", "decided_by", "posted")
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:pk>/approve/",
+                self.admin_site.admin_view(self.approve_view),
+                name="ledger_approvalrequest_approve",
+            ),
+            path(
+                "<int:pk>/reject/", self.admin_site.admin_view(self.reject_view), name="ledger_approvalrequest_reject"
+            ),
+        ]
+        return own + super().get_urls()
+
+    # --- columns ---------------------------------------------------------------------------
+    @admin.display(description="Wallet / transaction")
+    def subject(self, obj: ApprovalRequest) -> str:
+        if obj.kind == ApprovalKind.ADJUSTMENT:
+            return _wallet_link(obj.wallet)
+        return _transaction_link(obj.original)
+
+    @admin.display(description="Amount", ordering="amount")
+    def amount_display(self, obj: ApprovalRequest) -> str:
+        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+
+    @admin.display(description="Superuser needed", boolean=True)
+    def needs_superuser(self, obj: ApprovalRequest) -> bool:
+        return obj.amount > superuser_threshold(obj.currency)
+
+    @admin.display(description="Posted")
+    def posted_link(self, obj: ApprovalRequest) -> str:
+        return _transaction_link(obj.posted)
+
+    @admin.display(description="Decide")
+    def decide(self, obj: ApprovalRequest) -> str:
+        return _decision_links(obj)
+
+    # --- permissions: proposing is for staff+, deciding is checked by the services ----------
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        user = request.user
+        return bool(user.is_active and user.is_staff)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # --- propose (the add page) -----------------------------------------------------------
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        acting_user: User = request.user  # type: ignore[assignment]
+        initial: dict[str, Any] = {"direction": Direction.CREDIT}
+        wallet_id = request.GET.get("wallet", "")
+        if wallet_id.isdigit():
+            initial["wallet"] = wallet_id
+        form = AdjustmentProposalForm(request.POST if request.method == "POST" else None, initial=initial)
+        if request.method == "POST" and form.is_valid():
             try:
-                transaction_reverse(
-                    acting_user=acting_user, transaction_id=txn.pk, reason="Reversed in the back-office"
+                approval = adjustment_propose(
+                    acting_user=acting_user,
+                    wallet=form.cleaned_data["wallet"],
+                    direction=Direction(form.cleaned_data["direction"]),
+                    amount=form.cleaned_data["amount"].strip(),
+                    reason=form.cleaned_data["reason"],
                 )
-                done += 1
             except DomainError as exc:
-                self.message_user(request, f"{txn.public_id}: {exc.detail}", level=messages.ERROR)
-        self.message_user(request, f"{done} transaction(s) reversed.")
+                field = exc.attr if exc.attr in form.fields else None
+                form.add_error(field, str(exc.detail))
+            else:
+                self.message_user(
+                    request,
+                    f"Adjustment proposed ({approval}); it moves no money until another admin approves it.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:ledger_approvalrequest_changelist"))
+        return object_form_page(
+            self,
+            request,
+            obj=None,
+            title="Propose an adjustment",
+            form=form,
+            button="Propose",
+            intro="A credit or debit of a user wallet against the adjustments/equity account. "
+            "Nothing is posted until a different admin (a superuser above the threshold) approves it.",
+        )
+
+    # --- decide one request ---------------------------------------------------------------
+    def _decide_view(self, request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
+        approval = get_object_or_404(ApprovalRequest.objects.select_related("wallet__user", "original"), pk=pk)
+        acting_user: User = request.user  # type: ignore[assignment]
+        if not acting_user.has_role_at_least(Role.ADMIN):
+            raise PermissionDenied
+        form = ReasonForm(
+            request.POST if request.method == "POST" else None,
+            required=not approve,
+            label="Note" if approve else "Why is it rejected?",
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                if approve:
+                    approval_approve(acting_user=acting_user, approval_id=approval.pk, note=form.cleaned_data["reason"])
+                else:
+                    approval_reject(acting_user=acting_user, approval_id=approval.pk, note=form.cleaned_data["reason"])
+            except DomainError as exc:
+                form.add_error(None, str(exc.detail))
+            else:
+                verb = "approved and posted" if approve else "rejected"
+                self.message_user(request, f"Request {approval.public_id} {verb}.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:ledger_approvalrequest_change", args=[approval.pk]))
+        if not approval_can_decide(acting_user=acting_user, approval=approval) and not form.errors:
+            form.add_error(None, "You may not decide this request (your own, or above your approval limit).")
+        return object_form_page(
+            self,
+            request,
+            obj=approval,
+            title=f"{'Approve' if approve else 'Reject'} {approval}",
+            form=form,
+            button="Approve and post" if approve else "Reject",
+            intro=f"Proposed by {approval.proposed_by.username}: {approval.reason}",
+        )
+
+    def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._decide_view(request, pk, approve=True)
+
+    def reject_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self._decide_view(request, pk, approve=False)
+
+    # --- bulk decisions ---------------------------------------------------------------------
+    @admin.action(description="Approve selected requests (posts them)")
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet[ApprovalRequest]) -> TemplateResponse | None:
+        acting_user: User = request.user  # type: ignore[assignment]
+        return reason_action(
+            self,
+            request,
+            queryset,
+            action="approve_selected",
+            title="Approve requests",
+            button="Approve and post",
+            done="Requests approved and posted",
+            required=False,
+            label="Note",
+            apply=lambda approval, note: approval_approve(acting_user=acting_user, approval_id=approval.pk, note=note),
+        )
+
+    @admin.action(description="Reject selected requests")
+    def reject_selected(self, request: HttpRequest, queryset: QuerySet[ApprovalRequest]) -> TemplateResponse | None:
+        acting_user: User = request.user  # type: ignore[assignment]
+        return reason_action(
+            self,
+            request,
+            queryset,
+            action="reject_selected",
+            title="Reject requests",
+            button="Reject",
+            done="Requests rejected",
+            apply=lambda approval, note: approval_reject(acting_user=acting_user, approval_id=approval.pk, note=note),
+        )

@@ -131,3 +131,37 @@ class ProviderUnavailable(LedgerError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     default_detail = "The payment provider is unavailable; please retry."
+
+
+class ApprovalNotPending(LedgerError):
+    """The approval request was already approved or rejected."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "approval_not_pending"
+    default_detail = "This request has already been decided."
+
+
+class ApprovalForbidden(LedgerError):
+    """Four-eyes rule: the checker must be another user of role admin or above (superuser above
+    the threshold)."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    default_detail = "You may not decide this request."
+
+
+class ReversalAlreadyRequested(LedgerError):
+    """A reversal of this transaction is already waiting for approval."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "reversal_pending"
+    default_detail = "A reversal of this transaction is already waiting for approval."
+
+
+class ReasonRequired(LedgerError):
+    """Back-office money operations need a written reason."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "required"
+    default_detail = "A reason is required."
+    attr = "reason"

@@ -150,3 +150,91 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class ApprovalKind(models.TextChoices):
+    ADJUSTMENT = "adjustment", "Adjustment"
+    REVERSAL = "reversal", "Reversal"
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class ApprovalRequest(models.Model):
+    """A back-office money operation waiting for a second person (maker-checker).
+
+    A staff member proposes an adjustment (credit or debit of ``wallet`` against the equity
+    account) or the reversal of ``original``; another user of role admin or above approves it
+    (which posts it through the ledger services, ``posted`` links the result) or rejects it.
+    PostgreSQL keeps the four-eyes rule (``decided_by`` is never ``proposed_by``) and allows one
+    pending reversal per transaction; ``ledger.approvals`` holds the rest of the rules.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=ApprovalKind.choices)
+    status = models.CharField(max_length=8, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING)
+    # Adjustments: the wallet, and whether it is credited or debited. Reversals: the wallet is null.
+    wallet = models.ForeignKey(Wallet, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    direction = models.CharField(max_length=6, choices=Direction.choices, blank=True, default="")
+    original = models.ForeignKey(
+        LedgerTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reversal_requests"
+    )
+    currency = models.CharField(max_length=3)
+    amount = money_field()
+    reason = models.TextField()
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True, default="")
+    posted = models.OneToOneField(
+        LedgerTransaction, null=True, blank=True, on_delete=models.PROTECT, related_name="approval"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "-id"], name="ledger_approval_status_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_approval_amount_positive"),
+            models.CheckConstraint(condition=Q(kind__in=ApprovalKind.values), name="ledger_approval_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=ApprovalStatus.values), name="ledger_approval_status_valid"),
+            models.CheckConstraint(
+                condition=Q(
+                    kind=ApprovalKind.ADJUSTMENT,
+                    wallet__isnull=False,
+                    direction__in=Direction.values,
+                    original__isnull=True,
+                )
+                | Q(kind=ApprovalKind.REVERSAL, wallet__isnull=True, direction="", original__isnull=False),
+                name="ledger_approval_kind_fields",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ApprovalStatus.PENDING, decided_by__isnull=True, decided_at__isnull=True)
+                | (
+                    ~Q(status=ApprovalStatus.PENDING)
+                    & Q(decided_by__isnull=False, decided_at__isnull=False)
+                    & ~Q(decided_by=F("proposed_by"))
+                ),
+                name="ledger_approval_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ApprovalStatus.APPROVED, posted__isnull=False)
+                | (~Q(status=ApprovalStatus.APPROVED) & Q(posted__isnull=True)),
+                name="ledger_approval_posted_iff_approved",
+            ),
+            models.UniqueConstraint(
+                fields=["original"],
+                condition=Q(status=ApprovalStatus.PENDING),
+                name="ledger_approval_one_pending_reversal",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == ApprovalKind.ADJUSTMENT:
+            return f"{self.direction} adjustment of {self.amount} {self.currency} [{self.status}]"
+        return f"reversal of {self.amount} {self.currency} [{self.status}]"

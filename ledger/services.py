@@ -32,6 +32,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
+from audit.models import AuditAction
+from audit.services import audit_record
 from ledger.exceptions import (
     AlreadyReversed,
     CurrencyMismatch,
@@ -654,6 +656,9 @@ def transaction_reference_set(*, transaction_id: int, reference: str, provider: 
 
 
 # --- Staff operations ------------------------------------------------------------------------
+# Back-office money operations normally go through maker-checker (``ledger.approvals``), which
+# posts with the ``*_write`` helpers below inside its own atomic block. ``adjustment_create`` and
+# ``transaction_reverse`` post directly (operators' scripts, provider refunds); all are audited.
 def adjustment_create(*, acting_user: User, wallet: Wallet, amount: Decimal, reason: str) -> LedgerTransaction:
     """Staff correction: a positive ``amount`` credits the wallet from equity, a negative one
     debits it to equity (never below zero available). Allowed on frozen wallets."""
@@ -670,20 +675,36 @@ def _adjustment_post(
     *, acting_user: User, wallet: Wallet, equity: Wallet, amount: Decimal, reason: str
 ) -> LedgerTransaction:
     with transaction.atomic(durable=True):
-        locked = wallets_lock(ids=[wallet.pk, equity.pk])
-        target, source = locked[wallet.pk], locked[equity.pk]
-        debit, credit = (source, target) if amount > 0 else (target, source)
-        _require_available(debit, abs(amount))
-        txn = _post_new_transaction(
-            type=TransactionType.ADJUSTMENT,
-            amount=abs(amount),
-            debit=debit,
-            credit=credit,
-            now=timezone.now(),
-            initiated_by=acting_user,
-            description=reason.strip()[:255],
+        txn = adjustment_write(acting_user=acting_user, wallet=wallet, equity=equity, amount=amount, reason=reason)
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.ADJUSTMENT_POST,
+            target=wallet,
+            after={"transaction": str(txn.public_id), "amount": amount, "currency": txn.currency},
+            reason=reason,
         )
     return txn
+
+
+def adjustment_write(
+    *, acting_user: User, wallet: Wallet, equity: Wallet, amount: Decimal, reason: str
+) -> LedgerTransaction:
+    """Post an adjustment of ``wallet`` against ``equity`` (``amount`` > 0 credits the wallet,
+    < 0 debits it). Call inside an atomic block; locks both wallets (ascending pk) first.
+    Keeps: a user wallet's available balance never drops below zero."""
+    locked = wallets_lock(ids=[wallet.pk, equity.pk])
+    target, source = locked[wallet.pk], locked[equity.pk]
+    debit, credit = (source, target) if amount > 0 else (target, source)
+    _require_available(debit, abs(amount))
+    return _post_new_transaction(
+        type=TransactionType.ADJUSTMENT,
+        amount=abs(amount),
+        debit=debit,
+        credit=credit,
+        now=timezone.now(),
+        initiated_by=acting_user,
+        description=reason.strip()[:255],
+    )
 
 
 def transaction_reverse(*, acting_user: User | None, transaction_id: int, reason: str = "") -> LedgerTransaction:
@@ -701,22 +722,112 @@ def transaction_reverse(*, acting_user: User | None, transaction_id: int, reason
 @retry_on_contention
 def _reversal_post(*, acting_user: User | None, transaction_id: int, reason: str) -> LedgerTransaction:
     with transaction.atomic(durable=True):
-        original = LedgerTransaction.objects.get(pk=transaction_id)
-        if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
-            raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
-        locked = wallets_lock(ids=[original.debit_wallet_id, original.credit_wallet_id])
-        if LedgerTransaction.objects.filter(reverses=original).exists():
-            raise AlreadyReversed()
-        debit, credit = locked[original.credit_wallet_id], locked[original.debit_wallet_id]
-        _require_available(debit, original.amount)
-        txn = _post_new_transaction(
-            type=TransactionType.REVERSAL,
-            amount=original.amount,
-            debit=debit,
-            credit=credit,
-            now=timezone.now(),
-            initiated_by=acting_user,
-            description=(reason.strip() or f"Reversal of {original.public_id}")[:255],
-            reverses=original,
+        txn = reversal_write(acting_user=acting_user, transaction_id=transaction_id, reason=reason)
+        assert txn.reverses is not None
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.REVERSAL_POST,
+            target=txn.reverses,
+            after={"reversal": str(txn.public_id), "amount": txn.amount, "currency": txn.currency},
+            reason=reason,
         )
     return txn
+
+
+def reversal_write(*, acting_user: User | None, transaction_id: int, reason: str) -> LedgerTransaction:
+    """Post the reversal of posted transaction ``transaction_id``. Call inside an atomic block;
+    locks both wallets (ascending pk) before checking. Keeps: at most one reversal per
+    transaction; the debited wallet's available balance never drops below zero."""
+    original = LedgerTransaction.objects.get(pk=transaction_id)
+    if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
+        raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
+    locked = wallets_lock(ids=[original.debit_wallet_id, original.credit_wallet_id])
+    if LedgerTransaction.objects.filter(reverses=original).exists():
+        raise AlreadyReversed()
+    debit, credit = locked[original.credit_wallet_id], locked[original.debit_wallet_id]
+    _require_available(debit, original.amount)
+    return _post_new_transaction(
+        type=TransactionType.REVERSAL,
+        amount=original.amount,
+        debit=debit,
+        credit=credit,
+        now=timezone.now(),
+        initiated_by=acting_user,
+        description=(reason.strip() or f"Reversal of {original.public_id}")[:255],
+        reverses=original,
+    )
+
+
+# --- Provider claw-backs (refunds, disputes) ---------------------------------------------------
+@retry_on_contention
+def deposit_clawback(
+    *,
+    transaction_id: int,
+    amount: Decimal,
+    reason: str,
+    on_shortfall: Callable[[LedgerTransaction, LedgerTransaction], None] | None = None,
+) -> tuple[LedgerTransaction, LedgerTransaction | None]:
+    """The payment provider took back ``amount`` of a posted deposit (refund, dispute): book a
+    reversal of it (user wallet debited, provider clearing credited). Returns (reversal, advance).
+
+    If the wallet's available balance does not cover ``amount`` (the user already spent the
+    money), the shortfall is first advanced from the receivable system account (an adjustment:
+    receivable debited, wallet credited: what the user now owes), so no wallet goes below zero
+    and every transaction balances; the wallet is then frozen until staff resolve it, and
+    ``on_shortfall(reversal, advance)`` runs in the same atomic block (e.g. to record why).
+    Once per deposit: the unique ``reverses`` link makes a second call raise AlreadyReversed.
+    """
+    original = LedgerTransaction.objects.get(pk=transaction_id)
+    if original.type != TransactionType.DEPOSIT or original.status != TransactionStatus.POSTED:
+        raise InvalidTransactionState("Only a posted deposit can be clawed back.")
+    if not isinstance(amount, Decimal) or amount <= 0 or amount > original.amount:
+        raise InvalidAmount("The claw-back must be positive and at most the deposit's amount.")
+    amount = amount_validate(amount=amount, currency=original.currency)
+    receivable = system_wallet_get(code=SystemAccount.RECEIVABLE, currency=original.currency)
+    with transaction.atomic(durable=True):
+        locked = wallets_lock(ids=[original.debit_wallet_id, original.credit_wallet_id, receivable.pk])
+        if LedgerTransaction.objects.filter(reverses=original).exists():
+            raise AlreadyReversed()
+        wallet, clearing, owed = (
+            locked[original.credit_wallet_id],
+            locked[original.debit_wallet_id],
+            locked[receivable.pk],
+        )
+        covered = min(amount, max(ZERO, wallet.available))
+        shortfall = amount - covered
+        now = timezone.now()
+        label = (reason.strip() or "Provider claw-back")[:120]
+        advance = None
+        if shortfall > 0:
+            advance = _post_new_transaction(
+                type=TransactionType.ADJUSTMENT,
+                amount=shortfall,
+                debit=owed,
+                credit=wallet,
+                now=now,
+                initiated_by=None,
+                description=f"Receivable: unpaid part of {label} of deposit {original.public_id}"[:255],
+            )
+        reversal = _post_new_transaction(
+            type=TransactionType.REVERSAL,
+            amount=amount,
+            debit=wallet,
+            credit=clearing,
+            now=now,
+            initiated_by=None,
+            description=f"{label} of deposit {original.public_id}"[:255],
+            reverses=original,
+        )
+        if advance is not None:
+            Wallet.objects.filter(pk=wallet.pk).update(status=WalletStatus.FROZEN)
+            wallet.status = WalletStatus.FROZEN
+            logger.warning(
+                "deposit %s clawed back with a shortfall of %s %s: wallet %s frozen",
+                original.public_id,
+                shortfall,
+                original.currency,
+                wallet.public_id,
+            )
+            if on_shortfall is not None:
+                on_shortfall(reversal, advance)
+    return reversal, advance

@@ -465,3 +465,16 @@ CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"] = {
     "task": "payments.tasks.requeue_stale_stripe_events",
     "schedule": 300.0,
 }
+
+
+# --- Back-office -----------------------------------------------------------------------------
+INSTALLED_APPS += ["audit.apps.AuditConfig"]
+# After authentication: the audit trail records the client IP of back-office actions.
+MIDDLEWARE += ["audit.context.AuditContextMiddleware"]
+# Maker-checker: a proposed adjustment above this amount (major units of the wallet's currency)
+# may only be approved by a superuser; at or below it, by any admin or superuser other than the
+# proposer. Per-currency overrides as "JPY=1500000,KWD=3000".
+ADJUSTMENT_SUPERUSER_THRESHOLD: str = env.str("ADJUSTMENT_SUPERUSER_THRESHOLD", default="10000")
+ADJUSTMENT_SUPERUSER_THRESHOLDS: dict[str, str] = {
+    k.strip().upper(): str(v) for k, v in env.dict("ADJUSTMENT_SUPERUSER_THRESHOLDS", default={}).items()
+}

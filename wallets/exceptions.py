@@ -49,3 +49,12 @@ class WalletPermissionDenied(WalletError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "permission_denied"
     default_detail = "You do not have permission to perform this action."
+
+
+class ReasonRequired(WalletError):
+    """Freezing or unfreezing a wallet needs a written reason (it is audited)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "required"
+    default_detail = "A reason is required."
+    attr = "reason"

@@ -10,7 +10,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from accounts.models import Role, User
-from wallets.exceptions import UnsupportedCurrency, WalletExists, WalletPermissionDenied
+from audit.models import AuditAction
+from audit.services import audit_record
+from wallets.exceptions import ReasonRequired, UnsupportedCurrency, WalletExists, WalletPermissionDenied
 from wallets.lock_objects import wallet_lock_queryset
 from wallets.models import SystemAccount, Wallet, WalletKind, WalletStatus
 from wallets.money import CurrencyError, validate_currency
@@ -46,23 +48,36 @@ def system_wallet_get(*, code: SystemAccount, currency: str) -> Wallet:
     return wallet
 
 
-def _wallet_set_status(*, acting_user: User, wallet: Wallet, status: WalletStatus) -> Wallet:
+def _wallet_set_status(*, acting_user: User, wallet: Wallet, status: WalletStatus, reason: str) -> Wallet:
     if not acting_user.has_role_at_least(Role.STAFF):
         raise WalletPermissionDenied()
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise ReasonRequired()
     with transaction.atomic(durable=True):
         # Under the same lock as money services, so a transfer sees the status it was decided on.
         locked = wallet_lock_queryset(condition=Q(pk=wallet.pk)).get()
         if locked.status != status:
+            before = locked.status
             locked.status = status
             locked.save(update_fields=["status", "updated_at"])
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.WALLET_FREEZE if status == WalletStatus.FROZEN else AuditAction.WALLET_UNFREEZE,
+                target=locked,
+                before={"status": before},
+                after={"status": status},
+                reason=cleaned,
+            )
     return locked
 
 
-def wallet_freeze(*, acting_user: User, wallet: Wallet) -> Wallet:
-    """Freeze a wallet (staff+): it can neither send nor receive until unfrozen."""
-    return _wallet_set_status(acting_user=acting_user, wallet=wallet, status=WalletStatus.FROZEN)
+def wallet_freeze(*, acting_user: User, wallet: Wallet, reason: str) -> Wallet:
+    """Freeze a wallet (staff+, with a reason; audited): it can neither send nor receive until
+    unfrozen. Freezing a frozen wallet changes (and audits) nothing."""
+    return _wallet_set_status(acting_user=acting_user, wallet=wallet, status=WalletStatus.FROZEN, reason=reason)
 
 
-def wallet_unfreeze(*, acting_user: User, wallet: Wallet) -> Wallet:
-    """Unfreeze a wallet (staff+)."""
-    return _wallet_set_status(acting_user=acting_user, wallet=wallet, status=WalletStatus.ACTIVE)
+def wallet_unfreeze(*, acting_user: User, wallet: Wallet, reason: str) -> Wallet:
+    """Unfreeze a wallet (staff+, with a reason; audited)."""
+    return _wallet_set_status(acting_user=acting_user, wallet=wallet, status=WalletStatus.ACTIVE, reason=reason)

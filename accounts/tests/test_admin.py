@@ -7,6 +7,7 @@ from django.test import Client
 
 from accounts.models import Role
 from accounts.tests.factories import AdminFactory, StaffFactory, UserFactory
+from audit.models import AuditAction, AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,9 @@ def test_revoke_sessions_action_bumps_token_version_below_own_role_only() -> Non
     user, peer = UserFactory.create(), AdminFactory.create()
     # when
     response = _admin_client(admin).post(
-        "/admin/accounts/user/", {"action": "revoke_sessions", "_selected_action": [user.pk, peer.pk]}, follow=True
+        "/admin/accounts/user/",
+        {"action": "revoke_sessions", "_selected_action": [user.pk, peer.pk], "apply": "1", "reason": "phished"},
+        follow=True,
     )
     # then
     assert response.status_code == 200
@@ -48,9 +51,29 @@ def test_revoke_sessions_action_bumps_token_version_below_own_role_only() -> Non
 def test_deactivate_action() -> None:
     admin = AdminFactory.create()
     user = UserFactory.create()
-    _admin_client(admin).post("/admin/accounts/user/", {"action": "deactivate", "_selected_action": [user.pk]})
+    client = _admin_client(admin)
+    # when the action is chosen, an intermediate page asks for the reason; nothing changes yet
+    page = client.post("/admin/accounts/user/", {"action": "deactivate", "_selected_action": [user.pk]})
+    assert page.status_code == 200
+    assert 'name="reason"' in page.content.decode()
+    user.refresh_from_db()
+    assert user.is_active
+    # an empty reason is refused
+    client.post(
+        "/admin/accounts/user/", {"action": "deactivate", "_selected_action": [user.pk], "apply": "1", "reason": " "}
+    )
+    user.refresh_from_db()
+    assert user.is_active
+    # when confirmed with a reason
+    client.post(
+        "/admin/accounts/user/",
+        {"action": "deactivate", "_selected_action": [user.pk], "apply": "1", "reason": "account closed"},
+    )
     user.refresh_from_db()
     assert (user.is_active, user.token_version) == (False, 1)
+    event = AuditEvent.objects.get(action=AuditAction.USER_DEACTIVATE)
+    assert (event.actor_id, event.target_id, event.reason) == (admin.pk, str(user.pk), "account closed")
+    assert event.ip_address == "127.0.0.1"
 
 
 def _change(client: Client, user, role: str):
@@ -69,7 +92,7 @@ def test_admin_role_change_obeys_the_hierarchy() -> None:
     refused = _change(client, user, Role.ADMIN)
     # then the form refuses it
     assert refused.status_code == 200
-    assert "below your own role" in refused.content.decode()
+    assert "Select a valid choice" in refused.content.decode()  # not even offered
     user.refresh_from_db()
     assert user.role == Role.USER
     # when granting staff
@@ -95,3 +118,44 @@ def test_users_are_neither_added_nor_deleted_in_the_admin() -> None:
     user = UserFactory.create()
     assert client.get("/admin/accounts/user/add/").status_code == 403
     assert client.get(f"/admin/accounts/user/{user.pk}/delete/").status_code == 403
+
+
+def test_resend_verification_action_queues_an_email_for_unverified_users_only(
+    mailoutbox, django_capture_on_commit_callbacks
+) -> None:
+    # given
+    staff = StaffFactory.create()
+    unverified = UserFactory.create(is_email_verified=False)
+    verified = UserFactory.create()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _admin_client(staff).post(
+            "/admin/accounts/user/",
+            {"action": "resend_verification", "_selected_action": [unverified.pk, verified.pk]},
+            follow=True,
+        )
+    # then
+    assert response.status_code == 200
+    assert [message.to for message in mailoutbox] == [[unverified.email]]
+    assert list(AuditEvent.objects.values_list("action", "target_id")) == [
+        (AuditAction.USER_VERIFICATION_RESEND, str(unverified.pk))
+    ]
+
+
+def test_role_choices_stop_below_the_operator_and_own_role_is_read_only() -> None:
+    # given
+    admin = AdminFactory.create()
+    user = UserFactory.create()
+    client = _admin_client(admin)
+    # when
+    other = client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    own = client.get(f"/admin/accounts/user/{admin.pk}/change/").content.decode()
+    # then only roles below admin are offered; on one's own page the role cannot be edited
+    assert 'value="staff"' in other and 'value="user"' in other
+    assert 'value="admin"' not in other and 'value="superuser"' not in other
+    assert 'name="role"' not in own
+    # and the role change is audited with before/after
+    _change(client, user, Role.STAFF)
+    event = AuditEvent.objects.get(action=AuditAction.USER_ROLE_CHANGE)
+    assert event.before is not None and event.after is not None
+    assert (event.before["role"], event.after["role"]) == ("user", "staff")

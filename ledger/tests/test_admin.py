@@ -1,32 +1,47 @@
-"""The back-office: view-only ledger pages; reversals and freezes go through services."""
+"""The ledger back-office: view-only pages, links, search and filters; reversals and
+adjustments only through maker-checker, tested through the admin (Django test client)."""
+
+from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from pytest_django.fixtures import Settings
 
-from accounts.tests.factories import AdminFactory, StaffFactory
-from ledger.models import LedgerTransaction, TransactionType
+from accounts.models import User
+from accounts.tests.factories import AdminFactory, StaffFactory, SuperuserFactory
+from audit.models import AuditAction, AuditEvent
+from ledger.approvals import adjustment_propose, reversal_propose
+from ledger.models import ApprovalRequest, ApprovalStatus, Direction, LedgerTransaction, TransactionType
 from ledger.services import transfer_create
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
-from wallets.models import Wallet, WalletStatus
+from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_client_for_admin() -> Client:
+def _client(user: User) -> Client:
     client = Client()
-    client.force_login(AdminFactory.create())
+    client.force_login(user)
     return client
 
 
-def _transfer() -> LedgerTransaction:
+@pytest.fixture
+def admin_client_for_admin() -> Client:
+    return _client(AdminFactory.create())
+
+
+def _transfer(amount: str = "5") -> LedgerTransaction:
     sender = funded_wallet(amount="20.00")
     recipient = funded_wallet(amount="0")
     assert sender.user and recipient.user
-    return transfer_create(sender=sender.user, recipient=recipient.user.username, currency="USD", amount=Decimal("5"))
+    return transfer_create(
+        sender=sender.user, recipient=recipient.user.username, currency="USD", amount=Decimal(amount)
+    )
 
 
 def test_ledger_pages_render_and_are_view_only(admin_client_for_admin: Client) -> None:
@@ -34,8 +49,8 @@ def test_ledger_pages_render_and_are_view_only(admin_client_for_admin: Client) -
     for url in (
         "/admin/ledger/ledgertransaction/",
         f"/admin/ledger/ledgertransaction/{txn.pk}/change/",
-        "/admin/wallets/wallet/",
-        f"/admin/wallets/wallet/{txn.debit_wallet_id}/change/",
+        "/admin/ledger/idempotencykey/",
+        "/admin/ledger/approvalrequest/",
     ):
         response = admin_client_for_admin.get(url)
         assert response.status_code == 200, url
@@ -46,33 +61,203 @@ def test_ledger_pages_render_and_are_view_only(admin_client_for_admin: Client) -
     assert response.status_code == 403
     txn.refresh_from_db()
     assert txn.description == ""
-
-
-def test_reverse_action_posts_a_reversal(admin_client_for_admin: Client) -> None:
-    txn = _transfer()
-    response = admin_client_for_admin.post(
-        "/admin/ledger/ledgertransaction/", {"action": "reverse", "_selected_action": [str(txn.pk)]}
+    # the bulk delete action is not offered either
+    changelist = admin_client_for_admin.get("/admin/ledger/ledgertransaction/").content.decode()
+    assert "delete_selected" not in changelist
+    gone = admin_client_for_admin.post(
+        "/admin/ledger/ledgertransaction/",
+        {"action": "delete_selected", "_selected_action": [str(txn.pk)], "post": "yes"},
     )
+    assert gone.status_code in (200, 302)
+    assert LedgerTransaction.objects.filter(pk=txn.pk).exists()
+
+
+def test_transaction_page_shows_entries_and_links_to_wallet_history_and_counterparty(
+    admin_client_for_admin: Client,
+) -> None:
+    # given
+    txn = _transfer()
+    # when
+    html = admin_client_for_admin.get(f"/admin/ledger/ledgertransaction/{txn.pk}/change/").content.decode()
+    # then both entries are inline, and each side links to its wallet and its history
+    assert html.count("field-balance_after") >= 2
+    assert f"/admin/wallets/wallet/{txn.credit_wallet_id}/change/" in html
+    assert f"?wallet={txn.debit_wallet_id}" in html
+    # and the history filter lists exactly that wallet's transactions
+    history = admin_client_for_admin.get(f"/admin/ledger/ledgertransaction/?wallet={txn.credit_wallet_id}")
+    assert str(txn.public_id) in history.content.decode()
+    other = funded_wallet(amount="3.00")
+    history = admin_client_for_admin.get(f"/admin/ledger/ledgertransaction/?wallet={other.pk}")
+    assert str(txn.public_id) not in history.content.decode()
+
+
+def test_search_by_public_id_reference_and_username(admin_client_for_admin: Client) -> None:
+    # given
+    txn = _transfer()
+    other = _transfer()
+    assert txn.credit_wallet.user is not None
+    # when / then
+    for term in (str(txn.public_id), txn.credit_wallet.user.username):
+        html = admin_client_for_admin.get("/admin/ledger/ledgertransaction/", {"q": term}).content.decode()
+        assert str(txn.public_id) in html, term
+        assert str(other.public_id) not in html, term
+    # a malformed id is just no match, never an error page
+    assert admin_client_for_admin.get("/admin/ledger/ledgertransaction/", {"q": "not-a-uuid"}).status_code == 200
+    filtered = admin_client_for_admin.get(
+        "/admin/ledger/ledgertransaction/", {"type__exact": "deposit", "status__exact": "posted", "currency": "USD"}
+    )
+    assert filtered.status_code == 200
+
+
+def test_reversal_is_requested_by_staff_and_posted_only_on_another_admins_approval() -> None:
+    # given
+    txn = _transfer()
+    staff, admin = StaffFactory.create(), AdminFactory.create()
+    staff_client = _client(staff)
+    # when staff choose the action, an intermediate page asks for the reason
+    page = staff_client.post(
+        "/admin/ledger/ledgertransaction/", {"action": "request_reversal", "_selected_action": [str(txn.pk)]}
+    )
+    assert page.status_code == 200 and 'name="reason"' in page.content.decode()
+    assert not ApprovalRequest.objects.exists()
+    staff_client.post(
+        "/admin/ledger/ledgertransaction/",
+        {"action": "request_reversal", "_selected_action": [str(txn.pk)], "apply": "1", "reason": "chargeback"},
+    )
+    approval = ApprovalRequest.objects.get()
+    assert not LedgerTransaction.objects.filter(reverses=txn).exists()
+    # the proposer cannot approve it (not an admin, and their own)
+    refused = staff_client.post(f"/admin/ledger/approvalrequest/{approval.pk}/approve/", {"reason": ""})
+    assert refused.status_code == 403
+    # when another admin approves
+    response = _client(admin).post(f"/admin/ledger/approvalrequest/{approval.pk}/approve/", {"reason": "ok"})
+    # then the reversal is posted
     assert response.status_code == 302
     assert LedgerTransaction.objects.filter(type=TransactionType.REVERSAL, reverses=txn).count() == 1
-    # a second reversal is refused with a message, not an error page
-    again = admin_client_for_admin.post(
-        "/admin/ledger/ledgertransaction/", {"action": "reverse", "_selected_action": [str(txn.pk)]}, follow=True
-    )
-    assert again.status_code == 200
-    assert "already been reversed" in again.content.decode()
     assert ledger_verify().ok
 
 
-def test_freeze_action(admin_client_for_admin: Client) -> None:
-    wallet = funded_wallet(amount="1.00")
-    admin_client_for_admin.post("/admin/wallets/wallet/", {"action": "freeze", "_selected_action": [str(wallet.pk)]})
-    assert Wallet.objects.get(pk=wallet.pk).status == WalletStatus.FROZEN
-    admin_client_for_admin.post("/admin/wallets/wallet/", {"action": "unfreeze", "_selected_action": [str(wallet.pk)]})
-    assert Wallet.objects.get(pk=wallet.pk).status == WalletStatus.ACTIVE
+def test_staff_propose_an_adjustment_in_the_admin_and_an_admin_approves_it() -> None:
+    # given
+    wallet = funded_wallet(amount="10.00")
+    assert wallet.user is not None
+    staff, admin = StaffFactory.create(), AdminFactory.create()
+    staff_client = _client(staff)
+    # the wallet page links to the proposal form, which is pre-filled with the wallet
+    assert (
+        f"/admin/ledger/approvalrequest/add/?wallet={wallet.pk}"
+        in staff_client.get(f"/admin/wallets/wallet/{wallet.pk}/change/").content.decode()
+    )
+    form = staff_client.get(f"/admin/ledger/approvalrequest/add/?wallet={wallet.pk}")
+    assert form.status_code == 200 and f'value="{wallet.pk}"' in form.content.decode()
+    # bad input is shown on the form and changes nothing
+    bad = staff_client.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": f"{wallet.user.username} USD", "direction": "credit", "amount": "1.001", "reason": "x"},
+    )
+    assert bad.status_code == 200 and "decimal places" in bad.content.decode()
+    assert not ApprovalRequest.objects.exists()
+    # when
+    created = staff_client.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": f"{wallet.user.username} usd", "direction": "credit", "amount": "7.25", "reason": "goodwill"},
+    )
+    # then
+    assert created.status_code == 302
+    approval = ApprovalRequest.objects.get()
+    assert (approval.wallet_id, approval.amount, approval.proposed_by_id) == (wallet.pk, Decimal("7.25"), staff.pk)
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("10.00")
+    # when the admin approves it from its page
+    page = _client(admin).get(f"/admin/ledger/approvalrequest/{approval.pk}/change/").content.decode()
+    assert f"/admin/ledger/approvalrequest/{approval.pk}/approve/" in page
+    _client(admin).post(f"/admin/ledger/approvalrequest/{approval.pk}/approve/", {"reason": ""})
+    # then
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("17.25")
+    assert ApprovalRequest.objects.get().status == ApprovalStatus.APPROVED
+    assert AuditEvent.objects.filter(action=AuditAction.ADJUSTMENT_APPROVE, actor=admin).count() == 1
 
 
-def test_staff_may_view_the_ledger() -> None:
-    client = Client()
-    client.force_login(StaffFactory.create())
-    assert client.get("/admin/ledger/ledgertransaction/").status_code == 200
+def test_admin_enforces_self_approval_and_threshold_rules(settings: Settings) -> None:
+    # given
+    settings.ADJUSTMENT_SUPERUSER_THRESHOLD = "50"
+    wallet = funded_wallet(amount="10.00")
+    admin, other_admin, superuser = AdminFactory.create(), AdminFactory.create(), SuperuserFactory.create()
+    own = adjustment_propose(acting_user=admin, wallet=wallet, direction=Direction.CREDIT, amount="5", reason="x")
+    big = adjustment_propose(acting_user=admin, wallet=wallet, direction=Direction.CREDIT, amount="50.01", reason="y")
+    # when the proposer tries to approve their own
+    response = _client(admin).post(f"/admin/ledger/approvalrequest/{own.pk}/approve/", {"reason": ""})
+    # then it is refused on the page
+    assert response.status_code == 200
+    assert "cannot decide a request you proposed" in response.content.decode()
+    # bulk approval by another admin: the small one posts, the big one needs a superuser
+    _client(other_admin).post(
+        "/admin/ledger/approvalrequest/",
+        {"action": "approve_selected", "_selected_action": [str(own.pk), str(big.pk)], "apply": "1", "reason": ""},
+    )
+    assert ApprovalRequest.objects.get(pk=own.pk).status == ApprovalStatus.APPROVED
+    assert ApprovalRequest.objects.get(pk=big.pk).status == ApprovalStatus.PENDING
+    _client(superuser).post(f"/admin/ledger/approvalrequest/{big.pk}/approve/", {"reason": ""})
+    assert ApprovalRequest.objects.get(pk=big.pk).status == ApprovalStatus.APPROVED
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("65.01")
+
+
+def test_rejection_needs_a_note_in_the_admin() -> None:
+    wallet = funded_wallet(amount="10.00")
+    approval = adjustment_propose(
+        acting_user=StaffFactory.create(), wallet=wallet, direction=Direction.DEBIT, amount="5", reason="fee"
+    )
+    client = _client(AdminFactory.create())
+    assert client.post(f"/admin/ledger/approvalrequest/{approval.pk}/reject/", {"reason": ""}).status_code == 200
+    assert ApprovalRequest.objects.get().status == ApprovalStatus.PENDING
+    assert client.post(f"/admin/ledger/approvalrequest/{approval.pk}/reject/", {"reason": "dup"}).status_code == 302
+    assert ApprovalRequest.objects.get().status == ApprovalStatus.REJECTED
+    assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("10.00")
+
+
+def test_approval_requests_are_neither_edited_nor_deleted(admin_client_for_admin: Client) -> None:
+    wallet = funded_wallet(amount="10.00")
+    approval = adjustment_propose(
+        acting_user=StaffFactory.create(), wallet=wallet, direction=Direction.CREDIT, amount="5", reason="x"
+    )
+    assert admin_client_for_admin.get(f"/admin/ledger/approvalrequest/{approval.pk}/delete/").status_code == 403
+    admin_client_for_admin.post(f"/admin/ledger/approvalrequest/{approval.pk}/change/", {"amount": "500"})
+    assert ApprovalRequest.objects.get().amount == Decimal("5")
+
+
+def _list_queries(client: Client, url: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+LIST_PAGES = (
+    "/admin/ledger/ledgertransaction/",
+    "/admin/ledger/approvalrequest/",
+    "/admin/ledger/idempotencykey/",
+    "/admin/wallets/wallet/",
+    "/admin/audit/auditevent/",
+    "/admin/accounts/user/",
+)
+
+
+def _more_rows() -> None:
+    txn = _transfer("1")
+    staff = StaffFactory.create()
+    wallet = funded_wallet(amount="5.00")
+    adjustment_propose(acting_user=staff, wallet=wallet, direction=Direction.CREDIT, amount="1", reason="x")
+    reversal_propose(acting_user=staff, original=txn, reason="x")
+
+
+def test_list_pages_do_not_run_a_query_per_row() -> None:
+    # given
+    client = _client(SuperuserFactory.create())
+    _more_rows()
+    few = {url: _list_queries(client, url) for url in LIST_PAGES}
+    # when the data grows
+    for _ in range(12):
+        _more_rows()
+    # then every list page runs the same number of queries
+    assert Wallet.objects.count() >= 40 and AuditEvent.objects.count() >= 26
+    many = {url: _list_queries(client, url) for url in LIST_PAGES}
+    assert many == few

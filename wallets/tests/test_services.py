@@ -42,7 +42,7 @@ def test_only_staff_freeze_and_unfreeze() -> None:
     wallet = WalletFactory.create()
     # when / then
     with pytest.raises(WalletPermissionDenied):
-        wallet_freeze(acting_user=UserFactory.create(), wallet=wallet)
+        wallet_freeze(acting_user=UserFactory.create(), wallet=wallet, reason="fraud check")
     staff = StaffFactory.create()
-    assert wallet_freeze(acting_user=staff, wallet=wallet).status == WalletStatus.FROZEN
-    assert wallet_unfreeze(acting_user=staff, wallet=wallet).status == WalletStatus.ACTIVE
+    assert wallet_freeze(acting_user=staff, wallet=wallet, reason="fraud check").status == WalletStatus.FROZEN
+    assert wallet_unfreeze(acting_user=staff, wallet=wallet, reason="cleared").status == WalletStatus.ACTIVE

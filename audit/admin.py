@@ -1,0 +1,34 @@
+"""Django admin for the audit trail: read-only, filterable, never editable or deletable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from audit.models import AuditEvent
+from audit.selectors import audit_event_list
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "actor_label", "action", "target_type", "target_repr", "reason", "ip_address")
+    list_filter = ("action", "target_type", ("occurred_at", admin.DateFieldListFilter))
+    search_fields = ("actor_label", "target_id", "target_repr", "reason", "request_id")
+    date_hierarchy = "occurred_at"
+    readonly_fields = [f.name for f in AuditEvent._meta.fields]
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AuditEvent]:
+        return audit_event_list()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

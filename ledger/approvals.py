@@ -1,0 +1,236 @@
+"""Maker-checker (four-eyes) for back-office money operations: adjustments and reversals.
+
+A staff member *proposes* (``adjustment_propose`` / ``reversal_propose``): nothing moves, an
+:class:`ApprovalRequest` waits. Another user of role admin or above *decides*
+(``approval_approve`` / ``approval_reject``). Only approval posts, through the ledger's write
+helpers, in the same database transaction that records the decision and its audit event.
+
+Rules (checked here, the four-eyes part also by a CHECK constraint in PostgreSQL):
+- proposer: staff or above; a written reason; a valid amount for the wallet's currency;
+- checker: admin or above and never the proposer; above ``ADJUSTMENT_SUPERUSER_THRESHOLD``
+  (per currency: ``ADJUSTMENT_SUPERUSER_THRESHOLDS``) a superuser;
+- a request is decided once; one pending reversal per transaction.
+
+Lock order: the approval row first (``SELECT ... FOR UPDATE``), then the wallets through
+``wallets.lock_objects`` (ascending pk), then ledger transactions. Nothing else locks approval
+rows, so this cannot deadlock with the money services.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Role, User
+from audit.models import AuditAction
+from audit.services import audit_record
+from ledger.exceptions import (
+    AlreadyReversed,
+    ApprovalForbidden,
+    ApprovalNotPending,
+    InvalidTransactionState,
+    LedgerPermissionDenied,
+    ReasonRequired,
+    ReversalAlreadyRequested,
+)
+from ledger.models import (
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalStatus,
+    Direction,
+    LedgerTransaction,
+    TransactionStatus,
+    TransactionType,
+)
+from ledger.services import adjustment_write, amount_validate, retry_on_contention, reversal_write
+from wallets.exceptions import WalletNotFound
+from wallets.models import SystemAccount, Wallet, WalletKind
+from wallets.services import system_wallet_get
+
+
+def superuser_threshold(currency: str) -> Decimal:
+    """Amounts strictly above this (major units of ``currency``) need a superuser's approval."""
+    per_currency: dict[str, str] = settings.ADJUSTMENT_SUPERUSER_THRESHOLDS
+    return Decimal(str(per_currency.get(currency, settings.ADJUSTMENT_SUPERUSER_THRESHOLD)))
+
+
+def _reason_clean(reason: str) -> str:
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise ReasonRequired()
+    return cleaned
+
+
+def _require_proposer(user: User) -> None:
+    if not (user.is_active and user.has_role_at_least(Role.STAFF)):
+        raise LedgerPermissionDenied()
+
+
+def approval_can_decide(*, acting_user: User, approval: ApprovalRequest) -> bool:
+    """The checker rule: admin or above, never the proposer, superuser above the threshold."""
+    if not acting_user.is_active or not acting_user.has_role_at_least(Role.ADMIN):
+        return False
+    if acting_user.pk == approval.proposed_by_id:
+        return False
+    if approval.amount > superuser_threshold(approval.currency):
+        return acting_user.has_role_at_least(Role.SUPERUSER)
+    return True
+
+
+def _approval_snapshot(approval: ApprovalRequest) -> dict[str, object]:
+    return {
+        "kind": approval.kind,
+        "status": approval.status,
+        "direction": approval.direction,
+        "amount": approval.amount,
+        "currency": approval.currency,
+        "wallet": approval.wallet_id,
+        "original": approval.original_id,
+    }
+
+
+# --- Proposals (maker) -----------------------------------------------------------------------
+@transaction.atomic(durable=True)
+def adjustment_propose(
+    *, acting_user: User, wallet: Wallet, direction: Direction, amount: object, reason: str
+) -> ApprovalRequest:
+    """Propose crediting (``Direction.CREDIT``) or debiting a user wallet by ``amount`` against
+    the adjustments/equity account. Moves nothing until approved."""
+    _require_proposer(acting_user)
+    if wallet.kind != WalletKind.USER:
+        raise WalletNotFound("Adjustments apply to user wallets only.")
+    if direction not in Direction.values:
+        raise InvalidTransactionState("Direction must be credit or debit.")
+    exact = amount_validate(amount=amount, currency=wallet.currency)
+    approval = ApprovalRequest.objects.create(
+        kind=ApprovalKind.ADJUSTMENT,
+        wallet=wallet,
+        direction=direction,
+        currency=wallet.currency,
+        amount=exact,
+        reason=_reason_clean(reason),
+        proposed_by=acting_user,
+        proposed_at=timezone.now(),
+    )
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.ADJUSTMENT_PROPOSE,
+        target=approval,
+        after=_approval_snapshot(approval),
+        reason=approval.reason,
+    )
+    return approval
+
+
+def reversal_propose(*, acting_user: User, original: LedgerTransaction, reason: str) -> ApprovalRequest:
+    """Request the reversal of a posted transaction. Moves nothing until approved."""
+    _require_proposer(acting_user)
+    cleaned = _reason_clean(reason)
+    try:
+        with transaction.atomic(durable=True):
+            original = LedgerTransaction.objects.get(pk=original.pk)
+            if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
+                raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
+            if LedgerTransaction.objects.filter(reverses=original).exists():
+                raise AlreadyReversed()
+            with transaction.atomic():
+                approval = ApprovalRequest.objects.create(
+                    kind=ApprovalKind.REVERSAL,
+                    original=original,
+                    currency=original.currency,
+                    amount=original.amount,
+                    reason=cleaned,
+                    proposed_by=acting_user,
+                    proposed_at=timezone.now(),
+                )
+            audit_record(
+                actor=acting_user,
+                action=AuditAction.REVERSAL_PROPOSE,
+                target=approval,
+                after=_approval_snapshot(approval),
+                reason=cleaned,
+            )
+    except IntegrityError as exc:  # the partial unique index: one pending reversal per transaction
+        raise ReversalAlreadyRequested() from exc
+    return approval
+
+
+# --- Decisions (checker) ---------------------------------------------------------------------
+def _lock_pending(*, acting_user: User, approval_id: int) -> ApprovalRequest:
+    approval = ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=approval_id)
+    if approval.status != ApprovalStatus.PENDING:
+        raise ApprovalNotPending()
+    if not approval_can_decide(acting_user=acting_user, approval=approval):
+        if acting_user.pk == approval.proposed_by_id:
+            raise ApprovalForbidden("You cannot decide a request you proposed.")
+        if acting_user.has_role_at_least(Role.ADMIN):
+            raise ApprovalForbidden("Amounts above the threshold need a superuser's approval.")
+        raise ApprovalForbidden("Only an admin or a superuser may decide this request.")
+    return approval
+
+
+@retry_on_contention
+def approval_approve(*, acting_user: User, approval_id: int, note: str = "") -> ApprovalRequest:
+    """Approve a pending request and post it through the ledger, in one transaction with the
+    decision and its audit event. A refusal by the ledger (e.g. insufficient funds) changes
+    nothing: the request stays pending."""
+    equity: Wallet | None = None
+    with transaction.atomic(durable=True):
+        approval = _lock_pending(acting_user=acting_user, approval_id=approval_id)
+        before = _approval_snapshot(approval)
+        if approval.kind == ApprovalKind.ADJUSTMENT:
+            assert approval.wallet is not None
+            equity = system_wallet_get(code=SystemAccount.EQUITY, currency=approval.currency)
+            signed = approval.amount if approval.direction == Direction.CREDIT else -approval.amount
+            posted = adjustment_write(
+                acting_user=acting_user, wallet=approval.wallet, equity=equity, amount=signed, reason=approval.reason
+            )
+            action = AuditAction.ADJUSTMENT_APPROVE
+        else:
+            assert approval.original_id is not None
+            posted = reversal_write(
+                acting_user=acting_user, transaction_id=approval.original_id, reason=approval.reason
+            )
+            action = AuditAction.REVERSAL_APPROVE
+        approval.status = ApprovalStatus.APPROVED
+        approval.decided_by = acting_user
+        approval.decided_at = timezone.now()
+        approval.decision_note = (note or "").strip()
+        approval.posted = posted
+        approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note", "posted"])
+        audit_record(
+            actor=acting_user,
+            action=action,
+            target=approval,
+            before=before,
+            after={**_approval_snapshot(approval), "posted": str(posted.public_id)},
+            reason=approval.decision_note or approval.reason,
+        )
+    return approval
+
+
+@transaction.atomic(durable=True)
+def approval_reject(*, acting_user: User, approval_id: int, note: str) -> ApprovalRequest:
+    """Reject a pending request with a note; nothing is posted."""
+    cleaned = _reason_clean(note)
+    approval = _lock_pending(acting_user=acting_user, approval_id=approval_id)
+    before = _approval_snapshot(approval)
+    approval.status = ApprovalStatus.REJECTED
+    approval.decided_by = acting_user
+    approval.decided_at = timezone.now()
+    approval.decision_note = cleaned
+    approval.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.ADJUSTMENT_REJECT
+        if approval.kind == ApprovalKind.ADJUSTMENT
+        else AuditAction.REVERSAL_REJECT,
+        target=approval,
+        before=before,
+        after=_approval_snapshot(approval),
+        reason=cleaned,
+    )
+    return approval
