@@ -5,14 +5,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
 from payments.exceptions import PaymentError
-from payments.models import BankAccount, StripeEvent, StripeEventStatus
-from payments.services import stripe_event_retry
+from payments.models import (
+    BankAccount,
+    ReconciliationIssue,
+    ReconciliationIssueStatus,
+    StripeEvent,
+    StripeEventStatus,
+)
+from payments.services import reconciliation_issue_resolve, stripe_event_retry
 
 
 @admin.register(BankAccount)
@@ -99,6 +108,83 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Viewing is allowed (read-only fields); saving is not.
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ResolveForm(forms.Form):
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=2000, strip=True)
+
+
+@admin.register(ReconciliationIssue)
+class ReconciliationIssueAdmin(admin.ModelAdmin):
+    """Disagreements between Stripe and the ledger; staff resolve them with a note (the fix
+    itself, e.g. an adjustment or unfreezing a wallet, is done where it belongs)."""
+
+    list_display = ["id", "kind", "status", "stripe_object_id", "ledger_transaction", "wallet", "created_at"]
+    list_filter = ["status", "kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=stripe_object_id", "=stripe_event_id", "=ledger_transaction__public_id", "detail"]
+    date_hierarchy = "created_at"
+    list_select_related = ["ledger_transaction", "wallet"]
+    readonly_fields = [
+        "kind",
+        "status",
+        "stripe_object_id",
+        "stripe_event_id",
+        "ledger_transaction",
+        "wallet",
+        "detail",
+        "expected",
+        "actual",
+        "resolution_note",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    ]
+    actions = ["resolve_with_note"]
+
+    @admin.action(description="Resolve the selected open issues with a note")
+    def resolve_with_note(
+        self, request: HttpRequest, queryset: QuerySet[ReconciliationIssue]
+    ) -> TemplateResponse | None:
+        issues = list(queryset.filter(status=ReconciliationIssueStatus.OPEN).order_by("pk"))
+        if not issues:
+            self.message_user(request, "None of the selected issues is open.", messages.WARNING)
+            return None
+        form = ResolveForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            resolved = 0
+            for issue in issues:
+                try:
+                    reconciliation_issue_resolve(
+                        issue=issue,
+                        acting_user=request.user,  # type: ignore[arg-type]
+                        note=form.cleaned_data["note"],
+                    )
+                except PaymentError as exc:
+                    self.message_user(request, f"{issue}: {exc.detail}", messages.ERROR)
+                else:
+                    resolved += 1
+            if resolved:
+                self.message_user(request, f"{resolved} issue(s) resolved.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Resolve reconciliation issues",
+            "opts": self.model._meta,
+            "issues": issues,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/payments/reconciliationissue/resolve.html", context)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Viewing is allowed (read-only fields); changes go through the resolve action.
         return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

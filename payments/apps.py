@@ -1,9 +1,4 @@
-import logging
-
 from django.apps import AppConfig
-from django.conf import settings
-
-logger = logging.getLogger("payments")
 
 
 class PaymentsConfig(AppConfig):
@@ -12,13 +7,4 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Missing production secrets are reported once at start-up; the code paths that need
-        # them refuse to run (nothing is ever encrypted with a default key or accepted unsigned).
-        if settings.DEBUG:
-            return
-        if not settings.ENCRYPTION_KEYS:
-            logger.error("ENCRYPTION_KEYS is not set: bank details can be neither stored nor read.")
-        if getattr(settings, "PAYMENTS_PROVIDER", "") == "stripe":
-            for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"):
-                if not getattr(settings, name):
-                    logger.error("%s is not set although PAYMENTS_PROVIDER=stripe.", name)
+        from payments import stripe_handlers  # noqa: F401 - registers the Stripe event handlers

@@ -116,3 +116,27 @@ class JobLockUnavailable(PaymentError):
     status_code = status.HTTP_409_CONFLICT
     code = "job_locked"
     default_detail = "This job is already running elsewhere."
+
+
+class ReconciliationIssueNotOpen(PaymentError):
+    """Only an open reconciliation issue can be resolved."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "issue_not_open"
+    default_detail = "This reconciliation issue is already resolved."
+
+
+class ResolutionNoteRequired(PaymentError):
+    """Resolving a reconciliation issue needs a note saying what was done."""
+
+    code = "note_required"
+    default_detail = "A note is required to resolve an issue."
+    attr = "note"
+
+
+class ReconciliationPermissionDenied(PaymentError):
+    """Only staff and heavier roles may resolve reconciliation issues."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "permission_denied"
+    default_detail = "You do not have permission to perform this action."

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from django.db.models import Model, Q
 
-from payments.models import BankAccount, StripeEvent
+from payments.models import BankAccount, ReconciliationIssue, StripeEvent
 
 
 def stripe_event_lock(*, pk: int) -> StripeEvent | None:
@@ -26,3 +26,8 @@ def bank_account_lock(*, pk: UUID, owner_id: int) -> BankAccount | None:
 def rows_lock_batch(*, model: type[Model], condition: Q, limit: int) -> list[Model]:
     """The first ``limit`` rows of ``model`` matching ``condition``, locked in ascending pk order."""
     return list(model._default_manager.select_for_update(of=("self",)).filter(condition).order_by("pk")[:limit])
+
+
+def reconciliation_issue_lock(*, pk: int) -> ReconciliationIssue | None:
+    """Lock one reconciliation issue (or return None when it does not exist)."""
+    return ReconciliationIssue.objects.select_for_update().filter(pk=pk).first()

@@ -29,6 +29,9 @@ class BankAccount(models.Model):
     account_number_last4 = models.CharField(max_length=4)
     country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
     currency = models.CharField(max_length=3, help_text="ISO 4217")
+    # Stripe's id of this account as an external account of the platform (``ba_...``), set by
+    # onboarding or staff; payouts of withdrawals to this account go there (see README).
+    stripe_external_account_id = models.CharField(max_length=255, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
@@ -107,3 +110,65 @@ class StripeEvent(models.Model):
     @property
     def is_being_processed(self) -> bool:
         return self.locked_until is not None and self.locked_until > timezone.now()
+
+
+class ReconciliationIssueKind(models.TextChoices):
+    AMOUNT_MISMATCH = "amount_mismatch", "Amount mismatch"
+    CURRENCY_MISMATCH = "currency_mismatch", "Currency mismatch"
+    STATUS_MISMATCH = "status_mismatch", "Status mismatch"
+    UNKNOWN_OBJECT = "unknown_object", "Unknown Stripe object"
+    TRANSACTION_MISMATCH = "transaction_mismatch", "Object belongs to another transaction"
+    UNBOOKED_REFUND = "unbooked_refund", "Refund or dispute not booked"
+    RECEIVABLE = "receivable", "Shortfall booked as receivable (wallet frozen)"
+
+
+class ReconciliationIssueStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ReconciliationIssue(models.Model):
+    """A disagreement between Stripe and the ledger that the code did not settle by itself.
+
+    Recorded by webhook handlers and the reconciliation job (never for money it could settle);
+    staff resolve it with a note from the admin. At most one OPEN issue per (kind, Stripe object).
+    """
+
+    kind = models.CharField(max_length=32, choices=ReconciliationIssueKind.choices)
+    status = models.CharField(
+        max_length=16, choices=ReconciliationIssueStatus.choices, default=ReconciliationIssueStatus.OPEN
+    )
+    stripe_object_id = models.CharField(max_length=255, blank=True, help_text="pi_..., po_..., ch_..., dp_...")
+    stripe_event_id = models.CharField(max_length=255, blank=True)
+    ledger_transaction = models.ForeignKey(
+        "ledger.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    wallet = models.ForeignKey("wallets.Wallet", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detail = models.TextField(help_text="What disagrees (no secrets, no account numbers)")
+    expected = models.JSONField(default=dict, blank=True)
+    actual = models.JSONField(default=dict, blank=True)
+    resolution_note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "kind"], name="recon_issue_status_kind_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "stripe_object_id"],
+                condition=Q(status="open"),
+                name="recon_issue_one_open_per_object",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=ReconciliationIssueKind.values), name="recon_issue_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True) | Q(status="resolved", resolved_at__isnull=False),
+                name="recon_issue_resolved_at_iff_resolved",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.stripe_object_id} ({self.status})"

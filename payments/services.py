@@ -19,20 +19,32 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import Role, User
+from ledger.models import LedgerTransaction
 from payments import crypto
 from payments.exceptions import (
     BankAccountNotFound,
     DecryptionFailed,
     InvalidWebhookPayload,
     InvalidWebhookSignature,
+    ReconciliationIssueNotOpen,
+    ReconciliationPermissionDenied,
+    ResolutionNoteRequired,
     StripeEventNotRetryable,
     WebhookNotConfigured,
 )
-from payments.lock_objects import bank_account_lock, rows_lock_batch, stripe_event_lock
-from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from payments.lock_objects import bank_account_lock, reconciliation_issue_lock, rows_lock_batch, stripe_event_lock
+from payments.models import (
+    BankAccount,
+    ReconciliationIssue,
+    ReconciliationIssueKind,
+    ReconciliationIssueStatus,
+    StripeEvent,
+    StripeEventStatus,
+)
 from payments.stripe_events import stripe_event_handler_for
 from payments.validators import account_number_last4
+from wallets.models import Wallet
 
 logger = logging.getLogger("payments")
 
@@ -373,3 +385,55 @@ def stripe_events_requeue_stale(*, older_than_seconds: int = 300, limit: int = 5
     for pk in pks:
         _enqueue_processing(pk)
     return len(pks)
+
+
+# --- Reconciliation issues -------------------------------------------------------------------
+def reconciliation_issue_record(
+    *,
+    kind: ReconciliationIssueKind,
+    detail: str,
+    stripe_object_id: str = "",
+    stripe_event_id: str = "",
+    ledger_transaction: LedgerTransaction | None = None,
+    wallet: Wallet | None = None,
+    expected: dict[str, Any] | None = None,
+    actual: dict[str, Any] | None = None,
+) -> ReconciliationIssue:
+    """Record a disagreement between Stripe and the ledger for staff, once: while an issue of
+    this kind is open for this Stripe object, recording it again returns the open one (the
+    partial unique constraint decides races). Joins the caller's transaction if there is one."""
+    fields = {
+        "detail": detail[:_MAX_ERROR_CHARS],
+        "stripe_event_id": stripe_event_id[:255],
+        "ledger_transaction": ledger_transaction,
+        "wallet": wallet,
+        "expected": expected or {},
+        "actual": actual or {},
+    }
+    with transaction.atomic():
+        issue, created = ReconciliationIssue.objects.get_or_create(
+            kind=kind, stripe_object_id=stripe_object_id[:255], status=ReconciliationIssueStatus.OPEN, defaults=fields
+        )
+    if created:
+        logger.warning("reconciliation issue %s recorded: %s %s", issue.pk, kind, stripe_object_id or "-")
+    return issue
+
+
+@transaction.atomic(durable=True)
+def reconciliation_issue_resolve(*, issue: ReconciliationIssue, acting_user: User, note: str) -> ReconciliationIssue:
+    """Close an open issue with the staff member's note (what was done about it)."""
+    if not acting_user.has_role_at_least(Role.STAFF):
+        raise ReconciliationPermissionDenied()
+    note = note.strip()
+    if not note:
+        raise ResolutionNoteRequired()
+    locked = reconciliation_issue_lock(pk=issue.pk)
+    if locked is None or locked.status != ReconciliationIssueStatus.OPEN:
+        raise ReconciliationIssueNotOpen()
+    locked.status = ReconciliationIssueStatus.RESOLVED
+    locked.resolution_note = note[:_MAX_ERROR_CHARS]
+    locked.resolved_by = acting_user
+    locked.resolved_at = timezone.now()
+    locked.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
+    logger.info("reconciliation issue %s resolved by %s", locked.pk, acting_user.get_username())
+    return locked

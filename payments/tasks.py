@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from payments.job_lock import single_run_lock
@@ -36,3 +37,19 @@ def requeue_stale_stripe_events() -> int:
             logger.info("requeue_stale_stripe_events skipped: another run holds the lock")
             return 0
         return stripe_events_requeue_stale(older_than_seconds=300)
+
+
+@shared_task(soft_time_limit=600, time_limit=900)
+def reconcile_payments() -> dict[str, object] | None:
+    """Periodic: settle stale pending Stripe deposits/withdrawals (one run at a time)."""
+    from payments.exceptions import JobLockUnavailable
+    from payments.reconciliation import payments_reconcile
+
+    if settings.PAYMENTS_PROVIDER != "stripe":
+        return None
+    try:
+        report = payments_reconcile()
+    except JobLockUnavailable:
+        logger.info("reconcile_payments skipped: another run holds the lock (or Redis is unreachable)")
+        return None
+    return {k: v for k, v in report.as_dict().items() if k != "outcomes"}

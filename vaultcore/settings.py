@@ -435,24 +435,23 @@ if not DEBUG and PAYMENTS_PROVIDER == "sandbox" and not ALLOW_SANDBOX_PROVIDER:
 
 
 # --- Payments --------------------------------------------------------------------------------
-# Tests run with DEBUG off like production; their settings module may use the fixed dev key.
-_PAYMENTS_TEST_SETTINGS = env.str("DJANGO_SETTINGS_MODULE", default="") == "vaultcore.settings_test"
 # Key ring for AES-256-GCM field encryption: "kid:base64(32 bytes)" entries, comma-separated,
 # newest first (the first encrypts, all decrypt). Rotate: prepend a new key, run
 # `manage.py rotate_encryption_key`, then drop the old one.
 _DEV_ENCRYPTION_KEYS = "dev1:dmF1bHRjb3JlLWRldi1vbmx5LWFlcy1rZXktMDAwMDE="
-# Required when DEBUG is off: without it nothing is encrypted or decrypted (bank-account requests
-# fail with a server error naming the variable, and start-up logs an error). The fixed dev key is
-# used only in DEBUG and under the test settings.
-ENCRYPTION_KEYS: str = env.str(
-    "ENCRYPTION_KEYS", default=_DEV_ENCRYPTION_KEYS if (DEBUG or _PAYMENTS_TEST_SETTINGS) else ""
-)
+# Required when DEBUG is off (start-up stops without it); the fixed dev key is used only in DEBUG
+# (the test settings set their own fixed key).
+ENCRYPTION_KEYS: str = env.str("ENCRYPTION_KEYS", default=_DEV_ENCRYPTION_KEYS if DEBUG else "")
 
-# Stripe. Needed when PAYMENTS_PROVIDER (wallets/ledger section above) is "stripe": with DEBUG
-# off and either secret missing, start-up logs an error, Stripe calls fail and every webhook
-# is refused with 503 (Stripe retries) rather than accepted unverified.
+# Stripe. With PAYMENTS_PROVIDER (wallets/ledger section above) "stripe" and DEBUG off, start-up
+# stops when either secret is missing (nothing is ever called unauthenticated or accepted unsigned).
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")
+if not DEBUG:
+    _require("ENCRYPTION_KEYS", "the AES-256-GCM key ring of bank details")
+    if PAYMENTS_PROVIDER == "stripe":
+        _require("STRIPE_SECRET_KEY", "the Stripe secret API key, needed with PAYMENTS_PROVIDER=stripe")
+        _require("STRIPE_WEBHOOK_SECRET", "the signing secret of the Stripe webhook endpoint")
 STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT: float = env.float("STRIPE_TIMEOUT", default=10.0)
 STRIPE_MAX_RETRIES: int = env.int("STRIPE_MAX_RETRIES", default=3)
@@ -464,6 +463,12 @@ PAYMENTS_JOB_LOCK_TIMEOUT: int = env.int("PAYMENTS_JOB_LOCK_TIMEOUT", default=90
 CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"] = {
     "task": "payments.tasks.requeue_stale_stripe_events",
     "schedule": 300.0,
+}
+# Seconds between reconciliation runs (beat); each run takes the single-run lock.
+RECONCILIATION_INTERVAL_SECONDS: int = env.int("RECONCILIATION_INTERVAL_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_payments",
+    "schedule": float(RECONCILIATION_INTERVAL_SECONDS),
 }
 
 

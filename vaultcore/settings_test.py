@@ -11,6 +11,12 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("ALLOW_EMBEDDED_POSTGRES", "True")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 os.environ.setdefault("CACHE_KEY_PREFIX", "vaultcore-test")
+# Production start-up requires these with DEBUG off (PAYMENTS_PROVIDER defaults to stripe); fixed,
+# test-only values. Stripe tests point the client at the local stand-in and sign webhooks with
+# their own secret (payments/tests/conftest.py).
+os.environ.setdefault("ENCRYPTION_KEYS", "test1:dmF1bHRjb3JlLXRlc3Qtb25seS1hZXMta2V5LTAwMDE=")
+os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_vaultcore_tests_only")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_vaultcore_settings_test_only")
 
 from vaultcore.settings import *  # noqa: F403
 from vaultcore.settings import DATABASES, env

@@ -35,6 +35,8 @@ class SystemAccount(models.TextChoices):
     PROVIDER_CLEARING = "provider_clearing", "Payment provider clearing"
     EQUITY = "equity", "Adjustments / equity"
     FEES = "fees", "Fees"
+    # What users owe: the shortfall of a refund/dispute of money they had already spent.
+    RECEIVABLE = "receivable", "Receivable from users"
 
 
 def money_field(**kwargs: object) -> models.DecimalField:

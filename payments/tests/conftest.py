@@ -30,3 +30,10 @@ def stripe_standin(settings: SettingsWrapper) -> Iterator[StripeStandIn]:
 def webhook_secret(settings: SettingsWrapper) -> str:
     settings.STRIPE_WEBHOOK_SECRET = TEST_WEBHOOK_SECRET
     return TEST_WEBHOOK_SECRET
+
+
+@pytest.fixture
+def stripe_provider(settings: SettingsWrapper, stripe_standin: StripeStandIn, webhook_secret: str) -> StripeStandIn:
+    """PAYMENTS_PROVIDER=stripe against the stand-in, webhooks signed with the test secret."""
+    settings.PAYMENTS_PROVIDER = "stripe"
+    return stripe_standin

@@ -4,7 +4,7 @@ import factory
 from factory.django import DjangoModelFactory
 
 from accounts.tests.factories import UserFactory
-from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from payments.models import BankAccount, ReconciliationIssue, ReconciliationIssueKind, StripeEvent, StripeEventStatus
 
 
 class BankAccountFactory(DjangoModelFactory[BankAccount]):
@@ -31,3 +31,12 @@ class StripeEventFactory(DjangoModelFactory[StripeEvent]):
     type = "payment_intent.succeeded"
     payload = factory.LazyAttribute(lambda o: {"id": o.stripe_id, "object": "event", "type": o.type, "data": {}})
     status = StripeEventStatus.RECEIVED
+
+
+class ReconciliationIssueFactory(DjangoModelFactory[ReconciliationIssue]):
+    class Meta:
+        model = ReconciliationIssue
+
+    kind = ReconciliationIssueKind.AMOUNT_MISMATCH
+    stripe_object_id = factory.Sequence(lambda n: f"pi_test_{n:08d}")
+    detail = "Stripe payment_intent has amount_received=1; the ledger expects 10.00 USD."

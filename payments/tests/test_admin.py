@@ -2,10 +2,13 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from accounts.tests.factories import SuperuserFactory
-from payments.models import StripeEventStatus
-from payments.tests.factories import BankAccountFactory, StripeEventFactory
+from accounts.tests.factories import StaffFactory, SuperuserFactory, UserFactory
+from payments.exceptions import ReconciliationIssueNotOpen, ReconciliationPermissionDenied, ResolutionNoteRequired
+from payments.models import ReconciliationIssue, ReconciliationIssueKind, StripeEventStatus
+from payments.services import reconciliation_issue_record, reconciliation_issue_resolve
+from payments.tests.factories import BankAccountFactory, ReconciliationIssueFactory, StripeEventFactory
 
 
 @pytest.fixture
@@ -74,3 +77,78 @@ def test_stripe_event_admin_is_read_only(admin_site_client: Client) -> None:
     assert post.status_code == 403
     event.refresh_from_db()
     assert event.status == StripeEventStatus.RECEIVED
+
+
+@pytest.mark.django_db
+def test_reconciliation_issues_are_listed_filtered_and_resolved_with_a_note(admin_site_client: Client) -> None:
+    # given two open issues and one resolved
+    first, second = ReconciliationIssueFactory.create(), ReconciliationIssueFactory.create()
+    ReconciliationIssueFactory.create(
+        kind=ReconciliationIssueKind.UNKNOWN_OBJECT, status="resolved", resolved_at=timezone.now(), resolution_note="x"
+    )
+    url = "/admin/payments/reconciliationissue/"
+
+    # when listing open ones
+    listing = admin_site_client.get(url, {"status__exact": "open"})
+
+    # then
+    assert listing.status_code == 200
+    assert first.stripe_object_id in listing.content.decode()
+    assert listing.context["cl"].result_count == 2
+
+    # when the action is chosen: an intermediate page asks for the note
+    ids = [str(first.pk), str(second.pk)]
+    ask = admin_site_client.post(url, {"action": "resolve_with_note", "_selected_action": ids})
+    assert ask.status_code == 200
+    assert b"Resolve with this note" in ask.content
+
+    # when submitted without a note, nothing is resolved
+    admin_site_client.post(url, {"action": "resolve_with_note", "_selected_action": ids, "apply": "1", "note": ""})
+    assert ReconciliationIssue.objects.filter(status="open").count() == 2
+
+    # when submitted with a note
+    done = admin_site_client.post(
+        url, {"action": "resolve_with_note", "_selected_action": ids, "apply": "1", "note": "Refunded at Stripe."}
+    )
+
+    # then both are resolved by this admin with the note
+    assert done.status_code == 302
+    for issue in (first, second):
+        issue.refresh_from_db()
+        assert issue.status == "resolved"
+        assert issue.resolution_note == "Refunded at Stripe."
+        assert issue.resolved_by is not None and issue.resolved_at is not None
+
+
+@pytest.mark.django_db
+def test_resolving_needs_staff_and_an_open_issue() -> None:
+    # given
+    issue = ReconciliationIssueFactory.create()
+    staff, user = StaffFactory.create(), UserFactory.create()
+
+    # then
+    with pytest.raises(ReconciliationPermissionDenied):
+        reconciliation_issue_resolve(issue=issue, acting_user=user, note="no")
+    with pytest.raises(ResolutionNoteRequired):
+        reconciliation_issue_resolve(issue=issue, acting_user=staff, note="  ")
+    reconciliation_issue_resolve(issue=issue, acting_user=staff, note="done")
+    with pytest.raises(ReconciliationIssueNotOpen):
+        reconciliation_issue_resolve(issue=issue, acting_user=staff, note="again")
+
+
+@pytest.mark.django_db
+def test_recording_the_same_open_issue_twice_returns_the_open_one() -> None:
+    # when
+    first = reconciliation_issue_record(
+        kind=ReconciliationIssueKind.UNKNOWN_OBJECT, detail="a", stripe_object_id="po_1"
+    )
+    again = reconciliation_issue_record(
+        kind=ReconciliationIssueKind.UNKNOWN_OBJECT, detail="b", stripe_object_id="po_1"
+    )
+    other = reconciliation_issue_record(
+        kind=ReconciliationIssueKind.STATUS_MISMATCH, detail="c", stripe_object_id="po_1"
+    )
+
+    # then
+    assert first.pk == again.pk != other.pk
+    assert ReconciliationIssue.objects.count() == 2

@@ -14,6 +14,10 @@ PRODUCTION_ENV = {
     "DEBUG": "False",
     "SECRET_KEY": "prod-like-" + "k3y" * 20,
     "ALLOWED_HOSTS": "api.example.com",
+    "PAYMENTS_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_live_prod_like",
+    "STRIPE_WEBHOOK_SECRET": "whsec_prod_like",
+    "ENCRYPTION_KEYS": "k1:" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=",
 }
 
 
@@ -43,6 +47,19 @@ def test_production_start_up_without_a_required_secret_fails_clearly(missing: st
     assert result.returncode != 0
     assert f"{missing} is not set" in result.stderr
     assert "required when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "ENCRYPTION_KEYS"])
+def test_production_start_up_with_stripe_without_a_payments_secret_fails_clearly(missing: str) -> None:
+    # given a production environment with PAYMENTS_PROVIDER=stripe lacking one payments secret
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+
+    # when Django starts
+    result = _run(["-c", "import django; django.setup()"], env, drop=(missing,))
+
+    # then start-up stops and names the variable
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {missing} is not set. It is required when DEBUG is off" in result.stderr
 
 
 def test_production_without_database_url_refuses_the_embedded_database() -> None:
