@@ -15,9 +15,8 @@ from audit.selectors import audit_event_list
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ("occurred_at", "actor_label", "action", "target_type", "target_repr", "reason", "ip_address")
-    list_filter = ("action", "target_type", ("occurred_at", admin.DateFieldListFilter))
+    list_filter = ("action", ("occurred_at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "target_id", "target_repr", "reason", "request_id")
-    date_hierarchy = "occurred_at"
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
     show_full_result_count = False
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Model, QuerySet
@@ -112,3 +113,19 @@ def object_form_page(
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "admin/backoffice/form_page.html", context)
+
+
+class CurrencyFilter(admin.SimpleListFilter):
+    """Currency filter from the enabled currencies (``WALLET_CURRENCIES``): no ``SELECT DISTINCT``
+    over a large table to build the choices."""
+
+    title = "currency"
+    parameter_name = "currency"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        currencies: list[str] = list(settings.WALLET_CURRENCIES)
+        return [(code, code) for code in currencies]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(currency=value) if value else queryset

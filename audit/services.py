@@ -42,13 +42,14 @@ def audit_record(
     *,
     actor: User | None,
     action: AuditAction,
-    target: Model,
+    target: Model | tuple[str, str],
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     reason: str = "",
     target_repr: str | None = None,
 ) -> AuditEvent:
-    """Append one audit event for ``action`` by ``actor`` (``None``: the system) on ``target``.
+    """Append one audit event for ``action`` by ``actor`` (``None``: the system) on ``target``
+    (a model instance, or ``(type, id)`` for something that is not a row, e.g. a key id).
 
     Keeps: written in the caller's open transaction (raises if there is none); the client IP
     and request id come from the request context when there is one.
@@ -56,13 +57,19 @@ def audit_record(
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the atomic block of the change it records")
     request_id = request_id_var.get()
+    if isinstance(target, Model):
+        target_type, target_id = target._meta.label_lower, str(target.pk)
+        default_repr = str(target)
+    else:
+        target_type, target_id = target
+        default_repr = f"{target_type} {target_id}"
     return AuditEvent.objects.create(
         actor=actor,
         actor_label=actor.username if actor is not None else SYSTEM_ACTOR,
         action=action,
-        target_type=target._meta.label_lower,
-        target_id=str(target.pk),
-        target_repr=(target_repr if target_repr is not None else str(target))[:255],
+        target_type=target_type,
+        target_id=target_id,
+        target_repr=(target_repr if target_repr is not None else default_repr)[:255],
         before=_jsonable(before),
         after=_jsonable(after),
         reason=reason.strip(),

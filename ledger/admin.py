@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Role, User
-from audit.backoffice import ReasonForm, object_form_page, reason_action
+from audit.backoffice import CurrencyFilter, ReasonForm, object_form_page, reason_action
 from ledger.approvals import (
     adjustment_propose,
     approval_approve,
@@ -120,7 +120,7 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
         "initiated_by",
         "created_at",
     )
-    list_filter = ("type", "status", "currency", ("created_at", admin.DateFieldListFilter), WalletHistoryFilter)
+    list_filter = ("type", "status", CurrencyFilter, ("created_at", admin.DateFieldListFilter), WalletHistoryFilter)
     search_fields = (
         "=public_id",
         "=reference",
@@ -150,7 +150,6 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [LedgerEntryInline]
     actions = ["request_reversal"]
-    date_hierarchy = "created_at"
     show_full_result_count = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerTransaction]:
@@ -203,7 +202,6 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(admin.ModelAdmin):
     list_display = ("key", "user", "endpoint", "response_status", "transaction_link", "created_at", "locked_at")
-    list_filter = ("endpoint", "response_status")
     search_fields = ("=key", "user__username")
     list_select_related = ("user", "transaction")
     fields = (
@@ -282,7 +280,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "decided_by",
         "decide",
     )
-    list_filter = ("status", "kind", "currency", "direction")
+    list_filter = ("status", "kind", CurrencyFilter, "direction")
     search_fields = ("=public_id", "proposed_by__username", "wallet__user__username", "reason")
     list_select_related = ("wallet__user", "original", "proposed_by", "decided_by", "posted")
     fields = (

@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from wallets.models import Wallet, money_field
+from wallets.money import format_amount
 
 
 class TransactionType(models.TextChoices):
@@ -235,6 +236,7 @@ class ApprovalRequest(models.Model):
         ]
 
     def __str__(self) -> str:
+        amount = format_amount(self.amount, self.currency)
         if self.kind == ApprovalKind.ADJUSTMENT:
-            return f"{self.direction} adjustment of {self.amount} {self.currency} [{self.status}]"
-        return f"reversal of {self.amount} {self.currency} [{self.status}]"
+            return f"{self.direction} adjustment of {amount} {self.currency} [{self.status}]"
+        return f"reversal of {amount} {self.currency} [{self.status}]"

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from audit.backoffice import reason_action
+from audit.backoffice import CurrencyFilter, reason_action
 from wallets.models import Wallet, WalletKind
 from wallets.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, format_amount
 from wallets.services import wallet_freeze, wallet_unfreeze
@@ -36,7 +36,7 @@ class WalletAdmin(admin.ModelAdmin):
         "history",
         "created_at",
     )
-    list_filter = ("currency", "status", "kind", "system_code")
+    list_filter = (CurrencyFilter, "status", "kind", "system_code")
     search_fields = ("=public_id", "user__username", "user__email")
     list_select_related = ("user",)
     readonly_fields = (

@@ -6,7 +6,10 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from payments.exceptions import DecryptionFailed
 from payments.services import RotationReport, encryption_key_rotate
 
@@ -38,6 +41,14 @@ class Command(BaseCommand):
             report = encryption_key_rotate(batch_size=batch_size, dry_run=options["dry_run"], on_batch=progress)
         except DecryptionFailed as exc:
             raise CommandError(str(exc.detail)) from None
+        if not report.dry_run:
+            with transaction.atomic(durable=True):  # the batches committed; this records the run
+                audit_record(
+                    actor=None,
+                    action=AuditAction.ENCRYPTION_KEY_ROTATE,
+                    target=("payments.encryption_key", report.key_id),
+                    after=report.as_dict(),
+                )
         if as_json:
             self.stdout.write(json.dumps(report.as_dict(), sort_keys=True))
             return
