@@ -120,6 +120,7 @@ class ReconciliationIssueKind(models.TextChoices):
     TRANSACTION_MISMATCH = "transaction_mismatch", "Object belongs to another transaction"
     UNBOOKED_REFUND = "unbooked_refund", "Refund or dispute not booked"
     RECEIVABLE = "receivable", "Shortfall booked as receivable (wallet frozen)"
+    DISPUTE_REINSTATED = "dispute_reinstated", "Dispute won: funds reinstated by Stripe"
 
 
 class ReconciliationIssueStatus(models.TextChoices):

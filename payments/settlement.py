@@ -212,6 +212,9 @@ def payout_apply(*, payout: StripeObject, event_id: str = "") -> str:
     a failure after ``paid``). Other statuses only record the reference."""
     po_id = str(payout.get("id") or "")
     txn = _transaction_for(payout, reference=po_id)
+    if txn is None and payout.get("automatic") is True:
+        # Stripe's scheduled payouts of the platform's own balance are not withdrawals.
+        return f"Ignored: automatic payout {po_id} of the platform's balance."
     problem = _mismatch(txn, payout, expected_type=TransactionType.WITHDRAWAL, amount_field="amount", event_id=event_id)
     if problem is not None or txn is None:
         return problem or ""
@@ -337,3 +340,31 @@ def deposit_clawback_apply(
             "booked as receivable, wallet frozen."
         )
     return f"Deposit {txn.public_id} reversed by {reversal.public_id}."
+
+
+def dispute_funds_reinstated_apply(*, dispute: StripeObject, event_id: str = "") -> str:
+    """A dispute was won and Stripe gave the money back. The deposit's reversal stays (a reversal
+    is never reversed): staff decide whether to credit the user again (an adjustment) and settle
+    any receivable, so this records an issue for them."""
+    dispute_id = str(dispute.get("id") or "")
+    pi_id = str(dispute.get("payment_intent") or "")
+    deposit = ledger_transaction_get(reference=pi_id) if pi_id else None
+    if deposit is not None and deposit.type != TransactionType.DEPOSIT:
+        deposit = None
+    reversal = LedgerTransaction.objects.filter(reverses=deposit).first() if deposit is not None else None
+    issue = reconciliation_issue_record(
+        kind=ReconciliationIssueKind.DISPUTE_REINSTATED,
+        detail=(
+            f"Dispute {dispute_id} was won: Stripe reinstated {dispute.get('amount')!r} "
+            f"{str(dispute.get('currency') or '').upper()} (minor units) of deposit "
+            f"{deposit.public_id if deposit else 'unknown'}"
+            f"{f', reversed by {reversal.public_id}' if reversal else ''}. Credit the user again "
+            "(adjustment) and settle any receivable, then resolve."
+        ),
+        stripe_object_id=dispute_id,
+        stripe_event_id=event_id,
+        ledger_transaction=reversal or deposit,
+        wallet=deposit.credit_wallet if deposit is not None else None,
+        actual={"amount": dispute.get("amount"), "currency": dispute.get("currency"), "status": dispute.get("status")},
+    )
+    return f"Recorded for staff: dispute won (reconciliation issue {issue.pk})."

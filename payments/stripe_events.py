@@ -18,10 +18,11 @@ Register next to this module, e.g. in ``payments/stripe_handlers.py``::
     def payment_intent_succeeded(event: StripeEvent) -> str | None:
         ...
 
-Types the project will handle (settlement is wired to the ledger services separately):
+Handled types (``payments/stripe_handlers.py``, registered by ``PaymentsConfig.ready``):
 ``payment_intent.succeeded``, ``payment_intent.payment_failed``, ``payment_intent.canceled``,
 ``payout.paid``, ``payout.failed``, ``payout.canceled``, ``charge.refunded``,
-``charge.dispute.created``. Every other type is marked processed with an "ignored" note.
+``charge.dispute.created``, ``charge.dispute.funds_withdrawn``, ``charge.dispute.funds_reinstated``.
+Every other type is marked processed with an "ignored" note.
 """
 
 from __future__ import annotations

@@ -80,3 +80,8 @@ def charge_dispute(event: StripeEvent) -> str:
         reason="dispute",
         event_id=event.stripe_id,
     )
+
+
+@stripe_event_handler("charge.dispute.funds_reinstated")
+def charge_dispute_funds_reinstated(event: StripeEvent) -> str:
+    return settlement.dispute_funds_reinstated_apply(dispute=_object(event, "dispute"), event_id=event.stripe_id)

@@ -243,3 +243,27 @@ def test_command_json_output_and_since(settings: SettingsWrapper, stripe_provide
 def test_command_refuses_a_bad_since() -> None:
     with pytest.raises(CommandError, match="not an ISO 8601"):
         call_command("reconcile_payments", "--since", "yesterday")
+
+
+def test_the_beat_task_reconciles_and_returns_a_summary(
+    settings: SettingsWrapper, stripe_provider: StripeStandIn
+) -> None:
+    # given a stale pending deposit whose payment succeeded
+    settings.RECONCILIATION_PENDING_MINUTES = 0
+    deposit = _pending_deposit()
+    stripe_provider.succeed_payment_intent(deposit.reference)
+
+    # when
+    summary = reconcile_payments.delay().get()
+
+    # then
+    assert summary is not None
+    assert (summary["deposits_checked"], summary["withdrawals_checked"]) == (1, 0)
+    deposit.refresh_from_db()
+    assert deposit.status == TransactionStatus.POSTED
+    assert "payments-reconcile" in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_the_beat_task_does_nothing_without_stripe(settings: SettingsWrapper) -> None:
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    assert reconcile_payments.delay().get() is None

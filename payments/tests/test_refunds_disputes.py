@@ -203,3 +203,23 @@ def test_a_refund_of_an_unknown_payment_is_recorded_not_booked(stripe_provider: 
     assert not LedgerTransaction.objects.filter(type=TransactionType.REVERSAL).exists()
     issue = ReconciliationIssue.objects.get()
     assert (issue.kind, issue.stripe_object_id) == (ReconciliationIssueKind.UNKNOWN_OBJECT, "ch_nobody")
+
+
+def test_a_won_dispute_is_recorded_for_staff_and_the_reversal_stays(
+    stripe_provider: StripeStandIn, alice_and_bob: tuple[User, User]
+) -> None:
+    # given a disputed deposit, reversed
+    alice, _ = alice_and_bob
+    deposit, pi = _credited_deposit(stripe_provider, alice)
+    assert deliver(_dispute_event(pi, "charge.dispute.created")) == 200
+    reversal = LedgerTransaction.objects.get(reverses=deposit)
+
+    # when the dispute is won and Stripe reinstates the funds
+    assert deliver(_dispute_event(pi, "charge.dispute.funds_reinstated")) == 200
+
+    # then no automatic booking; staff get an issue naming the reversal and the wallet
+    assert LedgerTransaction.objects.filter(type=TransactionType.REVERSAL).count() == 1
+    issue = ReconciliationIssue.objects.get(kind=ReconciliationIssueKind.DISPUTE_REINSTATED)
+    assert issue.ledger_transaction_id == reversal.pk
+    assert issue.wallet_id == wallet_of(alice).pk
+    assert_books_balance()

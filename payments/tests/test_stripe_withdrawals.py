@@ -220,3 +220,22 @@ def test_a_payout_event_with_the_wrong_amount_is_not_booked(
     # then
     assert txn(body["id"]).status == TransactionStatus.PENDING
     assert ReconciliationIssue.objects.get().kind == ReconciliationIssueKind.AMOUNT_MISMATCH
+
+
+def test_an_automatic_payout_of_the_platform_balance_is_ignored(stripe_provider: StripeStandIn) -> None:
+    # given Stripe's scheduled payout of the platform's own balance (no withdrawal behind it)
+    automatic = {
+        "id": "po_automatic_1",
+        "object": "payout",
+        "amount": 123456,
+        "currency": "usd",
+        "automatic": True,
+        "metadata": {},
+        "status": "paid",
+    }
+
+    # when
+    assert deliver(StripeStandIn.event("payout.paid", automatic)) == 200
+
+    # then
+    assert not ReconciliationIssue.objects.exists()

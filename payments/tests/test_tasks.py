@@ -2,7 +2,10 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +17,16 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from accounts.tests.factories import UserFactory
+from ledger.models import TransactionStatus
+from ledger.services import deposit_create
 from payments.models import StripeEvent, StripeEventStatus
 from payments.tasks import requeue_stale_stripe_events
 from payments.tests.factories import StripeEventFactory
 from payments.tests.signing import signed_delivery
 from payments.tests.stripe_standin import StripeStandIn
 from vaultcore.celery import app
+from wallets.tests.factories import WalletFactory
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 URL = "/api/v1/payments/stripe/webhook/"
@@ -40,11 +47,10 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(not _redis_available(), reason="needs REDIS_URL pointing at a running Redis")
-@pytest.mark.django_db(transaction=True)
-def test_a_real_celery_worker_processes_a_webhook_event_from_redis(webhook_secret: str, tmp_path: Path) -> None:
-    # given: a Celery worker process consuming from Redis, against this test database
+@contextmanager
+def _celery_worker(tmp_path: Path) -> Iterator[Path]:
+    """A Celery worker process consuming a private queue from Redis, against this test database;
+    tasks sent meanwhile go to it (not eager). Yields the worker's log file."""
     queue = f"payments-test-{os.getpid()}-{time.time_ns()}"
     env = {
         **os.environ,
@@ -52,7 +58,8 @@ def test_a_real_celery_worker_processes_a_webhook_event_from_redis(webhook_secre
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": REDIS_URL,
     }
-    log = (tmp_path / "worker.log").open("w")
+    log_path = tmp_path / "worker.log"
+    log = log_path.open("w")
     worker = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
         [sys.executable, "-m", "celery", "-A", "vaultcore", "worker", "-P", "solo", "-Q", queue, "-l", "INFO",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"{queue}@%h"],
@@ -62,26 +69,67 @@ def test_a_real_celery_worker_processes_a_webhook_event_from_redis(webhook_secre
     app.conf.task_always_eager = False
     app.conf.task_default_queue = queue
     try:
+        yield log_path
+    finally:
+        app.conf.task_always_eager, app.conf.task_default_queue = eager, default_queue
+        worker.terminate()
+        worker.wait(timeout=30)
+        log.close()
+
+
+def _wait_processed(stripe_id: str, log_path: Path) -> StripeEvent:
+    deadline = time.monotonic() + 60
+    stored = StripeEvent.objects.get(stripe_id=stripe_id)
+    while stored.status == StripeEventStatus.RECEIVED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stored.refresh_from_db()
+    assert stored.status == StripeEventStatus.PROCESSED, log_path.read_text()[-3000:]
+    return stored
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _redis_available(), reason="needs REDIS_URL pointing at a running Redis")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_processes_a_webhook_event_from_redis(webhook_secret: str, tmp_path: Path) -> None:
+    # given: a Celery worker process consuming from Redis, against this test database
+    with _celery_worker(tmp_path) as log_path:
         # when: Stripe delivers an event
         event = StripeStandIn.event("payout.updated", {"id": "po_1", "object": "payout", "status": "in_transit"})
         response = Client().post(URL, **signed_delivery(event))
 
         # then: the API answered at once; the worker processed the stored event
         assert response.status_code == 200
-        deadline = time.monotonic() + 60
-        stored = StripeEvent.objects.get(stripe_id=event["id"])
-        while stored.status == StripeEventStatus.RECEIVED and time.monotonic() < deadline:
-            time.sleep(0.2)
-            stored.refresh_from_db()
-        assert stored.status == StripeEventStatus.PROCESSED, (tmp_path / "worker.log").read_text()[-3000:]
+        stored = _wait_processed(event["id"], log_path)
         assert stored.attempts == 1
         assert stored.note.startswith("Ignored: no handler")
-        assert "payments.tasks.process_stripe_event" in (tmp_path / "worker.log").read_text()
-    finally:
-        app.conf.task_always_eager, app.conf.task_default_queue = eager, default_queue
-        worker.terminate()
-        worker.wait(timeout=30)
-        log.close()
+        assert "payments.tasks.process_stripe_event" in log_path.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _redis_available(), reason="needs REDIS_URL pointing at a running Redis")
+@pytest.mark.django_db(transaction=True)
+def test_a_real_celery_worker_posts_a_stripe_deposit_from_its_webhook(
+    settings: SettingsWrapper, stripe_provider: StripeStandIn, tmp_path: Path
+) -> None:
+    # given a pending Stripe deposit whose payment succeeded
+    user = UserFactory.create()
+    WalletFactory.create(user=user, currency="USD")
+    deposit, _ = deposit_create(user=user, currency="USD", amount=Decimal("15.00"))
+    pi = stripe_provider.succeed_payment_intent(deposit.reference)
+
+    with _celery_worker(tmp_path) as log_path:
+        # when the signed succeeded event is delivered (twice)
+        event = StripeStandIn.event("payment_intent.succeeded", pi)
+        assert Client().post(URL, **signed_delivery(event)).status_code == 200
+        assert Client().post(URL, **signed_delivery(event)).status_code == 200
+
+        # then the worker posted the deposit once
+        stored = _wait_processed(event["id"], log_path)
+    assert stored.note == f"Deposit {deposit.public_id} posted."
+    deposit.refresh_from_db()
+    assert deposit.status == TransactionStatus.POSTED
+    assert deposit.credit_wallet.balance == Decimal("15.00")
+    assert deposit.credit_wallet.entries.count() == 1
 
 
 @pytest.mark.django_db
