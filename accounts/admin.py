@@ -15,6 +15,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts import services
 from accounts.exceptions import AccountsError
@@ -64,11 +66,14 @@ class UserAdmin(admin.ModelAdmin):
         "token_version",
         "date_joined",
         "last_login",
+        "wallets_link",
+        "audit_trail",
     ]
     fieldsets = [
         (None, {"fields": ["username", "email", "is_email_verified", "is_active"]}),
         ("Name", {"fields": ["first_name", "middle_name", "last_name"]}),
         ("Access", {"fields": ["role", "token_version", "last_login", "date_joined"]}),
+        ("Back-office", {"fields": ["wallets_link", "audit_trail"]}),
     ]
     actions = ["revoke_sessions", "deactivate", "resend_verification"]
     show_full_result_count = False
@@ -83,6 +88,23 @@ class UserAdmin(admin.ModelAdmin):
                 super().__init__(*args, **kw)
 
         return BoundForm
+
+    @admin.display(description="Wallets")
+    def wallets_link(self, obj: User) -> str:
+        url = reverse("admin:wallets_wallet_changelist")
+        return format_html('<a href="{}?user__id__exact={}">wallets</a>', url, obj.pk)
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: User) -> str:
+        url = reverse("admin:audit_auditevent_changelist")
+        return format_html(
+            '<a href="{}?target_type=accounts.user&amp;target_id={}">events about this user</a> · '
+            '<a href="{}?actor__id__exact={}">actions by this user</a>',
+            url,
+            obj.pk,
+            url,
+            obj.pk,
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         """The role is read-only on your own account and on anyone at or above your weight."""

@@ -54,6 +54,7 @@ class WalletAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "history",
+        "audit_trail",
         "propose_adjustment",
     )
     fields = readonly_fields
@@ -98,6 +99,11 @@ class WalletAdmin(admin.ModelAdmin):
     def history(self, obj: Wallet) -> str:
         url = reverse("admin:ledger_ledgertransaction_changelist")
         return format_html('<a href="{}?wallet={}">transactions</a>', url, obj.pk)
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, obj: Wallet) -> str:
+        url = reverse("admin:audit_auditevent_changelist")
+        return format_html('<a href="{}?target_type=wallets.wallet&amp;target_id={}">audit events</a>', url, obj.pk)
 
     @admin.display(description="Adjustment")
     def propose_adjustment(self, obj: Wallet) -> str:

@@ -68,3 +68,15 @@ def test_weak_password_is_refused(superuser_env, settings) -> None:
         _run()
     assert "123" not in str(excinfo.value)
     assert not User.objects.exists()
+
+
+def test_dry_run_and_json(superuser_env) -> None:
+    # when
+    out = _run("--dry-run", "--json")
+    # then nothing is written
+    assert '"outcome": "would_create"' in out and PASSWORD not in out
+    assert not User.objects.filter(username="root").exists()
+    # when run for real, as JSON
+    assert '"outcome": "created"' in _run("--json")
+    assert '"outcome": "would_update_or_keep"' in _run("--dry-run", "--json")
+    assert '"outcome": "unchanged"' in _run("--json")

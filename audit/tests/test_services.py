@@ -128,3 +128,30 @@ def test_audit_admin_is_read_only() -> None:
     )
     event.refresh_from_db()
     assert event.reason == "r"
+
+
+def test_user_and_wallet_pages_link_to_their_audit_trail_and_the_links_filter() -> None:
+    # given
+    staff = StaffFactory.create()
+    wallet = funded_wallet(amount="1.00")
+    other = funded_wallet(amount="1.00")
+    wallet_freeze(acting_user=staff, wallet=wallet, reason="mine")
+    wallet_freeze(acting_user=staff, wallet=other, reason="other")
+    assert wallet.user is not None
+    client = Client()
+    client.force_login(AdminFactory.create())
+    # when
+    wallet_page = client.get(f"/admin/wallets/wallet/{wallet.pk}/change/").content.decode()
+    user_page = client.get(f"/admin/accounts/user/{staff.pk}/change/").content.decode()
+    # then
+    link = f"/admin/audit/auditevent/?target_type=wallets.wallet&amp;target_id={wallet.pk}"
+    assert link in wallet_page
+    assert f"/admin/audit/auditevent/?actor__id__exact={staff.pk}" in user_page
+    filtered = client.get(link.replace("&amp;", "&"))
+    assert filtered.status_code == 200
+    assert "mine" in filtered.content.decode() and ">other<" not in filtered.content.decode()
+    by_actor = client.get(f"/admin/audit/auditevent/?actor__id__exact={staff.pk}").content.decode()
+    assert "mine" in by_actor and "other" in by_actor
+    wallets = client.get(f"/admin/wallets/wallet/?user__id__exact={wallet.user.pk}")
+    assert wallets.status_code == 200 and str(wallet.public_id) in wallets.content.decode()
+    assert str(other.public_id) not in wallets.content.decode()

@@ -83,3 +83,14 @@ def test_seed_demo_never_runs_on_a_database_with_data_or_without_debug(settings:
     funded_wallet(user=UserFactory.create(username="realuser"))
     run("seed_demo")
     assert not User.objects.filter(username="alice").exists()
+
+
+def test_seed_demo_dry_run_writes_nothing_and_json(settings: Settings) -> None:
+    settings.DEBUG = True
+    code, out, _ = run("seed_demo", "--dry-run", "--json")
+    assert code == 0 and json.loads(out)["outcome"] == "would_seed"
+    assert not User.objects.exists()
+    code, out, _ = run("seed_demo", "--json")
+    assert json.loads(out)["outcome"] == "seeded" and "vaultcore-demo-password" not in out
+    code, out, _ = run("seed_demo", "--json")
+    assert json.loads(out)["outcome"] == "unchanged"

@@ -7,6 +7,7 @@ the password. ``--if-configured`` exits quietly (with a hint) when the variables
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import services
 from accounts.exceptions import AccountsError
+from accounts.models import User
 
 _HINT = (
     "No superuser configured. To create one, set SUPERUSER_USERNAME, SUPERUSER_EMAIL and "
@@ -31,6 +33,10 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing (print how to configure one) when SUPERUSER_USERNAME is not set.",
         )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="say whether the user would be created or updated; write nothing"
+        )
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     def handle(self, *args: Any, **options: Any) -> None:
         username, email, password = settings.SUPERUSER_USERNAME, settings.SUPERUSER_EMAIL, settings.SUPERUSER_PASSWORD
@@ -48,6 +54,11 @@ class Command(BaseCommand):
         ]
         if missing:
             raise CommandError(f"Missing {', '.join(missing)}. {_HINT}")
+        if options["dry_run"]:
+            exists = User.objects.filter(username__iexact=username).exists()
+            outcome = "would_update_or_keep" if exists else "would_create"
+            self._report(options, username, outcome)
+            return
         try:
             result = services.superuser_bootstrap(
                 username=username,
@@ -59,4 +70,12 @@ class Command(BaseCommand):
             )
         except AccountsError as exc:
             raise CommandError(f"{exc.attr or 'superuser'}: {exc.detail}") from None
-        self.stdout.write(self.style.SUCCESS(f"Superuser '{result.user.username}' {result.outcome}."))
+        self._report(options, result.user.username, result.outcome)
+
+    def _report(self, options: dict[str, Any], username: str, outcome: str) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps({"username": username, "outcome": outcome}, sort_keys=True))
+        elif outcome.startswith("would_"):
+            self.stdout.write(f"dry run: superuser '{username}' {outcome.replace('_', ' ')}; nothing written.")
+        else:
+            self.stdout.write(self.style.SUCCESS(f"Superuser '{username}' {outcome}."))

@@ -7,6 +7,7 @@ Everything goes through the real services, so the demo ledger verifies like any 
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -35,10 +36,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--allow-production", action="store_true", help="seed even with DEBUG off (demo deployments only)"
         )
+        parser.add_argument("--dry-run", action="store_true", help="only say whether it would seed; write nothing")
+        parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    def _done(self, options: dict[str, Any], outcome: str, message: str) -> None:
+        if options["json"]:
+            self.stdout.write(json.dumps({"outcome": outcome, "message": message}, sort_keys=True))
+        else:
+            self.stdout.write(f"seed_demo: {message}")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["allow_production"]:
-            self.stdout.write("seed_demo: skipped (demo users have a public password; DEBUG is off).")
+            self._done(options, "skipped", "skipped (demo users have a public password; DEBUG is off).")
             return
         usernames = [name for name, *_ in DEMO_USERS]
         if (
@@ -46,10 +55,13 @@ class Command(BaseCommand):
             or LedgerTransaction.objects.exists()
             or User.objects.filter(username__in=usernames).exists()
         ):
-            self.stdout.write("seed_demo: the database already has data; nothing to do.")
+            self._done(options, "unchanged", "the database already has data; nothing to do.")
             return
         if settings.PAYMENTS_PROVIDER != "sandbox":
-            self.stdout.write("seed_demo: skipped (demo deposits need PAYMENTS_PROVIDER=sandbox).")
+            self._done(options, "skipped", "skipped (demo deposits need PAYMENTS_PROVIDER=sandbox).")
+            return
+        if options["dry_run"]:
+            self._done(options, "would_seed", f"dry run: would create users {', '.join(usernames)} and demo data.")
             return
         people: dict[str, User] = {}
         for username, first, last, role in DEMO_USERS:
@@ -79,6 +91,9 @@ class Command(BaseCommand):
             amount=Decimal("10.00"),
             reason="Welcome bonus",
         )
+        if options["json"]:
+            self._done(options, "seeded", f"users {', '.join(people)}, wallets and transactions.")
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"seed_demo: users {', '.join(people)} (password {DEMO_PASSWORD!r}), wallets and transactions."
