@@ -33,6 +33,8 @@ from payments.services import reconciliation_issue_record
 logger = logging.getLogger("payments.reconciliation")
 
 LOCK_NAME = "payments:reconcile"
+# PaymentIntent states in which no money has been collected yet (abandonment candidates).
+_UNPAID = frozenset({"requires_payment_method", "requires_confirmation", "requires_action"})
 
 
 @dataclass
@@ -82,7 +84,7 @@ def _reconcile(*, since: datetime | None, dry_run: bool, limit: int, now: dateti
     for txn in stale_pending(type=TransactionType.DEPOSIT, cutoff=cutoff, since=since)[:limit]:
         report.deposits_checked += 1
         try:
-            report.add(txn, _deposit(txn, dry_run=dry_run))
+            report.add(txn, _deposit(txn, dry_run=dry_run, now=now))
         except StripeUnavailable:
             report.unavailable += 1
             report.add(txn, "Stripe unavailable; checked again next run.")
@@ -120,7 +122,7 @@ def _unknown(txn: LedgerTransaction, object_id: str, exc: StripeRequestRejected,
     return f"Not settled: unknown Stripe object (reconciliation issue {issue.pk})."
 
 
-def _deposit(txn: LedgerTransaction, *, dry_run: bool) -> str:
+def _deposit(txn: LedgerTransaction, *, dry_run: bool, now: datetime) -> str:
     if txn.reference:
         try:
             intent = stripe_client.retrieve_payment_intent(txn.reference)
@@ -137,14 +139,24 @@ def _deposit(txn: LedgerTransaction, *, dry_run: bool) -> str:
             return f"Not settled: Stripe refused to look up the PaymentIntent ({exc.http_status} {exc.stripe_code})."
     pi = intent.to_dict()
     status = pi.get("status")
+    abandoned = status in _UNPAID and txn.created_at < now - timedelta(hours=settings.RECONCILIATION_ABANDON_HOURS)
     if dry_run:
-        return f"PaymentIntent {pi.get('id')} is {status}; would settle accordingly."
+        action = "would cancel it (abandoned)" if abandoned else "would settle accordingly"
+        return f"PaymentIntent {pi.get('id')} is {status}; {action}."
+    if not txn.reference:
+        transaction_reference_set(transaction_id=txn.pk, reference=str(pi.get("id")), provider="stripe")
+    if abandoned:
+        try:
+            pi = stripe_client.cancel_payment_intent(
+                str(pi["id"]), idempotency_key=stripe_client.idempotency_key_for("deposit-abandon", txn.public_id)
+            ).to_dict()
+        except StripeRequestRejected:  # e.g. paid meanwhile: the next run settles it
+            return f"PaymentIntent {pi.get('id')} could not be canceled; checked again next run."
+        status = pi.get("status")
     if status == "succeeded":
         return settlement.payment_intent_succeeded_apply(payment_intent=pi)
     if status == "canceled":
         return settlement.payment_intent_failed_apply(payment_intent=pi, canceled=True)
-    if not txn.reference:
-        transaction_reference_set(transaction_id=txn.pk, reference=str(pi.get("id")), provider="stripe")
     return f"PaymentIntent {pi.get('id')} is {status}; deposit stays pending."
 
 

@@ -458,6 +458,9 @@ STRIPE_MAX_RETRIES: int = env.int("STRIPE_MAX_RETRIES", default=3)
 STRIPE_RETRY_BACKOFF: float = env.float("STRIPE_RETRY_BACKOFF", default=0.5)
 # Reconciliation: pending deposits/withdrawals older than this are checked against Stripe.
 RECONCILIATION_PENDING_MINUTES: int = env.int("RECONCILIATION_PENDING_MINUTES", default=30)
+# A deposit whose payment was never completed is abandoned after this many hours: reconciliation
+# cancels its PaymentIntent at Stripe and marks it failed (a completed payment is settled instead).
+RECONCILIATION_ABANDON_HOURS: int = env.int("RECONCILIATION_ABANDON_HOURS", default=24)
 # Seconds the single-run lock of a background job lives if its holder dies.
 PAYMENTS_JOB_LOCK_TIMEOUT: int = env.int("PAYMENTS_JOB_LOCK_TIMEOUT", default=900)
 CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"] = {

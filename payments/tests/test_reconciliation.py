@@ -267,3 +267,20 @@ def test_the_beat_task_reconciles_and_returns_a_summary(
 def test_the_beat_task_does_nothing_without_stripe(settings: SettingsWrapper) -> None:
     settings.PAYMENTS_PROVIDER = "sandbox"
     assert reconcile_payments.delay().get() is None
+
+
+def test_a_deposit_never_paid_is_abandoned_after_the_abandon_age(stripe_provider: StripeStandIn) -> None:
+    # given a deposit whose PaymentIntent still waits for a payment method
+    deposit = _pending_deposit()
+
+    # when reconciliation runs after the pending age, then after the abandon age (24 h)
+    _reconcile()
+    pending_after_first = LedgerTransaction.objects.get(pk=deposit.pk).status
+    payments_reconcile(now=timezone.now() + timedelta(hours=25))
+
+    # then only the second run canceled the PaymentIntent and failed the deposit
+    assert pending_after_first == TransactionStatus.PENDING
+    deposit.refresh_from_db()
+    assert deposit.status == TransactionStatus.FAILED
+    assert deposit.metadata["failure_reason"] == "canceled"
+    assert stripe_provider.payment_intents[deposit.reference]["status"] == "canceled"
