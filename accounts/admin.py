@@ -137,6 +137,7 @@ class UserAdmin(admin.ModelAdmin):
             first_name=form.cleaned_data["first_name"],
             middle_name=form.cleaned_data["middle_name"],
             last_name=form.cleaned_data["last_name"],
+            acting_user=request.user,  # type: ignore[arg-type]
         )
         if "role" in form.cleaned_data and form.cleaned_data["role"] != original.role:
             services.user_role_change(acting_user=request.user, user=original, role=form.cleaned_data["role"])  # type: ignore[arg-type]

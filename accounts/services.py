@@ -327,17 +327,31 @@ def email_change_confirm(*, token: str) -> User:
 
 # --- Profile, roles, deactivation ---------------------------------------------------------
 def user_update(
-    *, user: User, first_name: str | None = None, middle_name: str | None = None, last_name: str | None = None
+    *,
+    user: User,
+    first_name: str | None = None,
+    middle_name: str | None = None,
+    last_name: str | None = None,
+    acting_user: User | None = None,
 ) -> User:
-    """Update name fields only (the only fields a user may change about themselves)."""
+    """Update name fields only (the only fields a user may change about themselves). A change
+    by someone else (``acting_user``, the back-office) is audited."""
     changes = {
         field: value
         for field, value in (("first_name", first_name), ("middle_name", middle_name), ("last_name", last_name))
-        if value is not None
+        if value is not None and value != getattr(user, field)
     }
     if changes:
         with transaction.atomic():  # not durable: the admin's change view wraps its own atomic block
             User.objects.filter(pk=user.pk).update(**changes)
+            if acting_user is not None and acting_user.pk != user.pk:
+                audit_record(
+                    actor=acting_user,
+                    action=AuditAction.USER_PROFILE_UPDATE,
+                    target=user,
+                    before={field: getattr(user, field) for field in changes},
+                    after=changes,
+                )
         for field, value in changes.items():
             setattr(user, field, value)
     return user

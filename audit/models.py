@@ -16,6 +16,7 @@ from django.utils import timezone
 
 class AuditAction(models.TextChoices):
     USER_ROLE_CHANGE = "user.role_change", "User role changed"
+    USER_PROFILE_UPDATE = "user.profile_update", "User names changed by staff"
     USER_SESSIONS_REVOKE = "user.sessions_revoke", "User sessions revoked"
     USER_DEACTIVATE = "user.deactivate", "User deactivated"
     USER_VERIFICATION_RESEND = "user.verification_resend", "Verification email re-sent"

@@ -159,3 +159,5 @@ def test_role_choices_stop_below_the_operator_and_own_role_is_read_only() -> Non
     event = AuditEvent.objects.get(action=AuditAction.USER_ROLE_CHANGE)
     assert event.before is not None and event.after is not None
     assert (event.before["role"], event.after["role"]) == ("user", "staff")
+    names = AuditEvent.objects.get(action=AuditAction.USER_PROFILE_UPDATE)
+    assert (names.actor_id, names.after) == (admin.pk, {"first_name": "Edited"})
