@@ -7,24 +7,44 @@
 
 Rates are read on every request (not frozen at import like DRF's class attribute), so settings
 overrides in tests take effect.
+
+Redis outages never turn into errors: when the shared cache is unreachable, a throttle keeps
+counting in a per-process local-memory cache (a looser limit, never none) and logs a warning.
+Money correctness never depends on Redis.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+logger = logging.getLogger("accounts.throttles")
 
-class _LiveRateMixin:
+# Used only while the shared cache is unreachable.
+_FALLBACK_CACHE = LocMemCache("throttle-fallback", {"MAX_ENTRIES": 100_000})
+
+
+class _LiveRateMixin(throttling.SimpleRateThrottle):
     scope: str
 
     def get_rate(self) -> str | None:
         rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
         return str(rate) if rate else None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError):
+            logger.warning("throttle %s: shared cache unreachable; counting in process memory", self.scope)
+            self.cache = _FALLBACK_CACHE
+            return super().allow_request(request, view)
 
 
 class UserRateThrottle(_LiveRateMixin, throttling.UserRateThrottle):

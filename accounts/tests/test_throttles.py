@@ -117,3 +117,25 @@ def test_default_rates() -> None:
     import vaultcore.settings as base
 
     assert base.THROTTLE_USER_RATE == "100/min"
+
+
+def test_with_the_shared_cache_unreachable_throttles_still_limit_and_never_error(settings) -> None:
+    # given a token, then Redis (the throttle cache) unreachable
+    user = UserFactory.create()
+    client = bearer(login(APIClient(), user)["access"])
+    closed = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": closed,
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    _rates(settings, user="3/min")
+    from accounts.throttles import _FALLBACK_CACHE
+
+    _FALLBACK_CACHE.clear()
+    # when
+    statuses = [client.get("/api/v1/users/me/").status_code for _ in range(4)]
+    # then: no 500; the per-process fallback still counts
+    assert statuses == [200, 200, 200, 429]
