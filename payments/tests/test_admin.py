@@ -95,6 +95,9 @@ def test_reconciliation_issues_are_listed_filtered_and_resolved_with_a_note(admi
     assert listing.status_code == 200
     assert first.stripe_object_id in listing.content.decode()
     assert listing.context["cl"].result_count == 2
+    detail = admin_site_client.get(f"{url}{first.pk}/change/")
+    assert detail.status_code == 200
+    assert first.detail in detail.content.decode()
 
     # when the action is chosen: an intermediate page asks for the note
     ids = [str(first.pk), str(second.pk)]

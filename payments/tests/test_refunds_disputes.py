@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger.models import LedgerTransaction, TransactionType
 from ledger.services import deposit_create, transfer_create
-from payments.models import ReconciliationIssue, ReconciliationIssueKind
+from payments import settlement
+from payments.models import ReconciliationIssue, ReconciliationIssueKind, StripeEvent, StripeEventStatus
 from payments.tests.flows import assert_books_balance, client_for, deliver, system, wallet_of
 from payments.tests.stripe_standin import StripeStandIn
 from wallets.models import SystemAccount, WalletStatus
@@ -223,3 +226,57 @@ def test_a_won_dispute_is_recorded_for_staff_and_the_reversal_stays(
     assert issue.ledger_transaction_id == reversal.pk
     assert issue.wallet_id == wallet_of(alice).pk
     assert_books_balance()
+
+
+def test_concurrent_deliveries_of_a_refund_book_one_reversal(
+    stripe_provider: StripeStandIn, alice_and_bob: tuple[User, User]
+) -> None:
+    # given a credited deposit partly spent
+    alice, _ = alice_and_bob
+    deposit, pi = _credited_deposit(stripe_provider, alice)
+    transfer_create(sender=alice, recipient="bob", currency="USD", amount=Decimal("30.00"))
+    charge = _refund_event(pi, 10000)["data"]["object"]
+    barrier = threading.Barrier(6)
+    notes: list[str] = []
+
+    def apply() -> None:
+        try:
+            barrier.wait(5)
+            notes.append(
+                settlement.deposit_clawback_apply(
+                    payment_intent_id=pi["id"], amount_minor=10000, currency="usd", source=charge, reason="refund"
+                )
+            )
+        finally:
+            connection.close()
+
+    # when six workers apply the same refund at once (real threads, real commits)
+    threads = [threading.Thread(target=apply) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    # then exactly one reversal and one receivable advance; the rest saw it already booked
+    assert len(notes) == 6
+    assert sum(note.endswith("wallet frozen.") for note in notes) == 1
+    assert sum(note.endswith("already reversed.") for note in notes) == 5
+    assert LedgerTransaction.objects.filter(reverses=deposit).count() == 1
+    receivable = system(SystemAccount.RECEIVABLE)
+    assert receivable is not None and receivable.balance == Decimal("-30.00")
+    assert ReconciliationIssue.objects.count() == 1
+    assert_books_balance()
+
+
+def test_a_refund_event_without_a_charge_object_fails_the_event_with_the_error_kept(
+    stripe_provider: StripeStandIn,
+) -> None:
+    # when a signed charge.refunded event carries something else
+    event = StripeStandIn.event("charge.refunded", {"id": "pi_x", "object": "payment_intent"})
+    assert deliver(event) == 200
+
+    # then the event is failed (retryable from the admin) and nothing was booked
+    stored = StripeEvent.objects.get(stripe_id=event["id"])
+    assert stored.status == StripeEventStatus.FAILED
+    assert "does not carry a charge object" in stored.error
+    assert not LedgerTransaction.objects.filter(type=TransactionType.REVERSAL).exists()
