@@ -56,7 +56,7 @@ from ledger.models import (
     TransactionStatus,
     TransactionType,
 )
-from payments.providers import PaymentResult, ProviderError, ProviderStatus, get_provider
+from payments.providers import PaymentProvider, PaymentResult, ProviderError, ProviderStatus, get_provider
 from vaultcore.errors import RETRYABLE_SQLSTATES, ServiceUnavailable
 from wallets.exceptions import WalletFrozen, WalletNotFound
 from wallets.lock_objects import wallet_lock_queryset, wallets_lock
@@ -103,6 +103,13 @@ def amount_validate(*, amount: object, currency: str, allow_negative: bool = Fal
         return parse_amount(amount, currency, allow_negative=allow_negative)
     except AmountError as exc:
         raise InvalidAmount(str(exc)) from exc
+
+
+def _require_provider_accepts(provider: PaymentProvider, *, amount: Decimal, currency: str, purpose: str) -> None:
+    """400 on ``amount`` when the payment provider cannot move it (before anything is written)."""
+    problem = provider.amount_problem(amount=amount, currency=currency, purpose=purpose)
+    if problem:
+        raise InvalidAmount(problem)
 
 
 def _require_verified_email(user: User) -> None:
@@ -421,9 +428,10 @@ def deposit_create(
     """
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
+    provider = get_provider()
+    _require_provider_accepts(provider, amount=amount, currency=currency, purpose="payment")
     clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
     txn = _deposit_open(user=user, currency=currency, amount=amount, clearing=clearing, idempotency_key=idempotency_key)
-    provider = get_provider()
     try:
         result = provider.create_payment(
             transaction_id=txn.public_id, amount=amount, currency=currency, user_id=user.pk
@@ -513,6 +521,7 @@ def withdrawal_create(
     provider for the payout. Keeps: available >= 0; the daily outgoing limit holds."""
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
+    _require_provider_accepts(get_provider(), amount=amount, currency=currency, purpose="payout")
     _require_verified_email(user)
     clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
     txn = _withdrawal_hold(

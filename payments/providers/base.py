@@ -53,6 +53,14 @@ class PaymentProvider(abc.ABC):
 
     name: str
 
+    def amount_problem(self, *, amount: Decimal, currency: str, purpose: str) -> str | None:
+        """Why this provider cannot move ``amount`` (already valid for the currency), or None.
+
+        Checked before anything is written, so a refused amount is a 400 that leaves no
+        transaction behind. ``purpose`` is ``"payment"`` (deposit) or ``"payout"`` (withdrawal).
+        """
+        return None
+
     @abc.abstractmethod
     def create_payment(
         self, *, transaction_id: uuid.UUID, amount: Decimal, currency: str, user_id: int

@@ -42,6 +42,15 @@ def _rejection_reason(exc: StripeRequestRejected) -> str:
 class StripeProvider(PaymentProvider):
     name = "stripe"
 
+    def amount_problem(self, *, amount: Decimal, currency: str, purpose: str) -> str | None:
+        """Stripe refuses some amounts the currency allows (e.g. KWD 5.125: the third decimal
+        must be 0; whole units for ISK, and for HUF/TWD payouts)."""
+        try:
+            stripe_client.to_stripe_amount(amount, currency, purpose="payout" if purpose == "payout" else "payment")
+        except AmountNotRepresentable as exc:
+            return str(exc)
+        return None
+
     def create_payment(
         self, *, transaction_id: uuid.UUID, amount: Decimal, currency: str, user_id: int
     ) -> PaymentResult:
