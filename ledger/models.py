@@ -74,6 +74,8 @@ class LedgerTransaction(models.Model):
                 condition=Q(status="pending", type="withdrawal"),
                 name="ledger_txn_pending_hold_idx",
             ),
+            # Webhooks and reconciliation find a transaction by the provider's object id.
+            models.Index(fields=["reference"], condition=~Q(reference=""), name="ledger_txn_reference_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_txn_amount_positive"),
