@@ -10,6 +10,15 @@ class LedgerError(DomainError):
     """Base class of ledger errors."""
 
 
+class InvalidBankAccount(LedgerError):
+    """The withdrawal's bank account id is malformed or in another currency."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    default_detail = "Invalid bank account."
+    attr = "bank_account_id"
+
+
 class InvalidAmount(LedgerError):
     """The amount is not acceptable for this currency (digits, sign, maximum)."""
 

@@ -41,6 +41,7 @@ from ledger.exceptions import (
     IdempotencyKeyInUse,
     InsufficientFunds,
     InvalidAmount,
+    InvalidBankAccount,
     InvalidTransactionState,
     LedgerPermissionDenied,
     LimitExceeded,
@@ -110,6 +111,19 @@ def _require_provider_accepts(provider: PaymentProvider, *, amount: Decimal, cur
     problem = provider.amount_problem(amount=amount, currency=currency, purpose=purpose)
     if problem:
         raise InvalidAmount(problem)
+
+
+def _require_own_bank_account(*, user: User, bank_account_id: str, currency: str) -> None:
+    """The payout target is one of the user's active bank accounts in ``currency`` (else 400/404)."""
+    from payments.selectors import bank_account_get  # payments depends on ledger; import at use
+
+    try:
+        account_id = uuid.UUID(str(bank_account_id))
+    except ValueError as exc:
+        raise InvalidBankAccount("Not a valid bank account id.") from exc
+    account = bank_account_get(owner=user, bank_account_id=account_id)
+    if account.currency != currency:
+        raise InvalidBankAccount(f"This bank account is in {account.currency}, not {currency}.")
 
 
 def _require_verified_email(user: User) -> None:
@@ -522,6 +536,8 @@ def withdrawal_create(
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
     _require_provider_accepts(get_provider(), amount=amount, currency=currency, purpose="payout")
+    if bank_account_id:
+        _require_own_bank_account(user=user, bank_account_id=bank_account_id, currency=currency)
     _require_verified_email(user)
     clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
     txn = _withdrawal_hold(

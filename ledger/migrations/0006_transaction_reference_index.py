@@ -5,16 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0005_approval_request'),
-        ('wallets', '0002_receivable_system_account'),
+        ("ledger", "0005_approval_request"),
+        ("wallets", "0002_receivable_system_account"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ledgertransaction',
-            index=models.Index(condition=models.Q(('reference', ''), _negated=True), fields=['reference'], name='ledger_txn_reference_idx'),
+            model_name="ledgertransaction",
+            index=models.Index(
+                condition=models.Q(("reference", ""), _negated=True),
+                fields=["reference"],
+                name="ledger_txn_reference_idx",
+            ),
         ),
     ]

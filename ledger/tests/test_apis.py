@@ -16,6 +16,7 @@ from ledger.models import LedgerTransaction, TransactionStatus
 from ledger.services import transfer_create
 from ledger.tests.factories import deposit, funded_wallet
 from ledger.verification import ledger_verify
+from payments.tests.factories import BankAccountFactory
 from wallets.models import Wallet, WalletStatus
 from wallets.tests.factories import WalletFactory
 
@@ -129,8 +130,10 @@ def test_deposit_without_a_wallet_is_404_and_unknown_currency_400(alice: User) -
 @pytest.mark.django_db(transaction=True)
 def test_withdraw_holds_and_the_sandbox_payout_posts(alice: User) -> None:
     # real commits: the payout request runs on commit (eager Celery) and the sandbox pays at once
+    bank_account = BankAccountFactory.create(owner=alice, currency="USD")
     response = client_for(alice).post(
-        "/api/v1/transactions/withdraw/", {"currency": "USD", "amount": "30.00", "bank_account_id": "ba_9"}
+        "/api/v1/transactions/withdraw/",
+        {"currency": "USD", "amount": "30.00", "bank_account_id": str(bank_account.pk)},
     )
     assert response.status_code == 201
     body = response.json()

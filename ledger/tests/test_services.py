@@ -30,6 +30,7 @@ from ledger.verification import ledger_verify
 from payments import providers
 from payments.providers.base import PaymentResult, ProviderError, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
+from payments.tests.factories import BankAccountFactory
 from vaultcore.errors import ServiceUnavailable
 from wallets.exceptions import UnsupportedCurrency, WalletFrozen, WalletNotFound
 from wallets.models import Wallet, WalletStatus
@@ -128,12 +129,15 @@ def test_failed_deposit_moves_nothing_and_cannot_be_posted_later() -> None:
 def test_sandbox_withdrawal_holds_then_posts(django_capture_on_commit_callbacks) -> None:
     wallet = funded_wallet(amount="100.00")
     assert wallet.user is not None
+    bank_account = BankAccountFactory.create(owner=wallet.user, currency="USD")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        txn = withdrawal_create(user=wallet.user, currency="USD", amount=Decimal("40.00"), bank_account_id="ba_1")
+        txn = withdrawal_create(
+            user=wallet.user, currency="USD", amount=Decimal("40.00"), bank_account_id=str(bank_account.pk)
+        )
     txn.refresh_from_db()
     assert len(callbacks) == 1
     assert txn.status == TransactionStatus.POSTED
-    assert txn.metadata == {"bank_account_id": "ba_1"}
+    assert txn.metadata == {"bank_account_id": str(bank_account.pk)}
     assert _balances(wallet) == (Decimal("60.00"), Decimal("0"))
 
 

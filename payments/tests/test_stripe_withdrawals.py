@@ -6,10 +6,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from ledger.models import LedgerEntry, TransactionStatus, TransactionType
-from payments.models import ReconciliationIssue, ReconciliationIssueKind
+from ledger.models import LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
+from ledger.tasks import withdrawal_payout_request
+from payments.models import BankAccount, ReconciliationIssue, ReconciliationIssueKind
 from payments.tests.factories import BankAccountFactory
 from payments.tests.flows import assert_books_balance, client_for, deliver, funded_user, txn, wallet_of
 from payments.tests.stripe_standin import StripeStandIn
@@ -123,15 +125,39 @@ def test_a_payout_refused_by_stripe_voids_the_withdrawal_with_the_reason(
     assert len(stripe_provider.calls("POST", "/v1/payouts")) == 1
 
 
-def test_someone_elses_bank_account_voids_the_withdrawal_without_calling_stripe(
+def test_someone_elses_bank_account_is_refused_before_any_hold(
     settings: SettingsWrapper, stripe_provider: StripeStandIn
 ) -> None:
     # given
     user = funded_user(settings)
     other = BankAccountFactory.create()
+    before = LedgerTransaction.objects.count()
 
     # when
-    body = _withdraw(user, bank_account_id=str(other.pk))
+    response = client_for(user).post(
+        WITHDRAW_URL, {"currency": "USD", "amount": "40.00", "bank_account_id": str(other.pk)}
+    )
+
+    # then
+    assert response.status_code == 404, response.content
+    assert LedgerTransaction.objects.count() == before
+    assert not stripe_provider.calls("POST", "/v1/payouts")
+
+
+def test_a_bank_account_deleted_after_the_hold_voids_the_withdrawal_without_calling_stripe(
+    settings: SettingsWrapper, stripe_provider: StripeStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a hold whose payout request has not run yet
+    user = funded_user(settings)
+    account = BankAccountFactory.create(owner=user, currency="USD")
+    queued: list[int] = []
+    monkeypatch.setattr(withdrawal_payout_request, "delay", queued.append)
+    body = _withdraw(user, bank_account_id=str(account.pk))
+    BankAccount.objects.filter(pk=account.pk).update(deleted_at=timezone.now())
+
+    # when the payout request runs
+    (withdrawal_pk,) = queued
+    withdrawal_payout_request(withdrawal_pk)
 
     # then
     withdrawal = txn(body["id"])
