@@ -152,7 +152,10 @@ class LoginApi(PublicApi):
     @extend_schema(
         tags=_AUTH_TAG,
         request=LoginInputSerializer,
-        responses={200: TokenPairOutputSerializer},
+        responses={
+            200: TokenPairOutputSerializer,
+            **error_responses(401, s401="`authentication_failed`: the same body for any bad credentials."),
+        },
         summary="Log in with username or email; tokens in the body and in HttpOnly cookies",
         description="Wrong password, unknown user and inactive account all answer the same 401 "
         "`authentication_failed`. Sets `access_token`, `refresh_token` (path `/api/v1/auth/`) and `csrftoken`.",
@@ -180,7 +183,10 @@ class RefreshApi(PublicApi):
     @extend_schema(
         tags=_AUTH_TAG,
         request=RefreshInputSerializer,
-        responses={200: RefreshOutputSerializer},
+        responses={
+            200: RefreshOutputSerializer,
+            **error_responses(401, 403, s401="`token_not_valid` (reused, expired, forged) or `not_authenticated`."),
+        },
         summary="Rotate the refresh token (body or `refresh_token` cookie)",
         description="Single use: the old refresh token is blacklisted; a reused one, or the loser of "
         "two concurrent refreshes, gets 401 `token_not_valid`. By cookie, the CSRF check applies.",

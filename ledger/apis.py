@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.pagination import LimitOffsetPagination
@@ -247,7 +248,10 @@ class TransactionExportApi(APIView):
     @extend_schema(
         operation_id="transactions_export",
         parameters=[StatementFilterSerializer],
-        responses={(200, "text/csv"): OpenApiResponse(description="CSV statement"), **error_responses(404)},
+        responses={
+            (200, "text/csv"): OpenApiResponse(response=OpenApiTypes.STR, description="CSV statement"),
+            **error_responses(404),
+        },
         description=(
             "CSV statement of one wallet, streamed: header `"
             + ",".join(HEADER_ROW)

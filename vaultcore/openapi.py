@@ -25,6 +25,8 @@ class ErrorResponseSerializer(serializers.Serializer):
 
 _DESCRIPTIONS = {
     400: "Invalid input (`validation_error`); nothing was changed.",
+    401: "Not authenticated, or the credentials/token are invalid or revoked.",
+    403: "Forbidden (a role rule, a failed CSRF check, or a business rule such as `email_not_verified`).",
     404: "Not found.",
     409: "Conflict: the resource exists, or an idempotent request with this key is still running.",
     422: "A business rule refused the request (e.g. `insufficient_funds`); nothing was changed.",
