@@ -67,6 +67,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--bursts", type=int, help="double-spend bursts per level (default 5)")
     parser.add_argument("--history-entries", type=int, help="entries of the long-history wallet (default 100000)")
     parser.add_argument("--history-page", type=int, help="history page compared with page 1 (default 1000)")
+    parser.add_argument(
+        "--service-processes",
+        type=int,
+        default=1,
+        help="processes sharing the service level's threads (default 1: threads only)",
+    )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio/httpx load generator even if wrk exists")
     parser.add_argument("--output", default="bench/results/latest.json", help="JSON report path")
@@ -164,7 +170,9 @@ def main(argv: list[str]) -> int:
     if "service" in args.levels:
         for shape in args.shapes:
             for clients in args.clients:
-                result = service_level.run(main_pop, shape=shape, clients=clients, seconds=args.seconds)
+                result = service_level.run(
+                    main_pop, shape=shape, clients=clients, seconds=args.seconds, processes=args.service_processes
+                )
                 results.append(result)
                 acknowledged += result.ok
                 log(f"service {shape} x{clients}: {result.tps:.0f}/s, errors {result.errors or 0}")

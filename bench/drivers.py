@@ -50,10 +50,14 @@ def run_threads(
     wallets: int,
     max_operations: int | None = None,
     on_thread_exit: Callable[[], None] | None = None,
+    seed_base: int = 0,
+    latencies_out: list[float] | None = None,
 ) -> RunResult:
     """Call ``operation`` from ``clients`` threads until ``seconds`` pass (or ``max_operations``).
 
     ``operation`` returns None on success or an error label (e.g. ``"422 insufficient_funds"``).
+    Thread i draws its pairs from ``random.Random(seed_base + i)``; ``latencies_out`` receives
+    the raw latencies (to merge runs of several processes).
     """
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -89,12 +93,14 @@ def run_threads(
                 on_thread_exit()
 
     started = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=worker, args=(seed_base + i,)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
+    if latencies_out is not None:
+        latencies_out.extend(latencies)
     return RunResult.from_latencies(
         level=level, shape=shape, clients=clients, seconds=elapsed, latencies_ms=latencies, errors=errors
     )

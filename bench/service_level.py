@@ -1,4 +1,5 @@
-"""Service level: the real ``ledger.services.transfer_create`` called from N threads, no HTTP.
+"""Service level: the real ``ledger.services.transfer_create`` called from N threads (spread
+over P processes, ``--service-processes``), no HTTP.
 
 Same wallets and traffic shapes as the raw SQL ceiling; every thread has its own database
 connection (Django's per-thread connection), closed when the thread ends.
@@ -6,11 +7,19 @@ connection (Django's per-thread connection), closed when the thread ends.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from urllib.parse import quote
 
 from django.db import connection
 
 from bench.drivers import BurstOutcome, Pair, run_burst, run_threads
+from bench.environment import configure
 from bench.results import RunResult
 from bench.scratch import CURRENCY, Population
 
@@ -25,7 +34,80 @@ def _label(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def run(population: Population, *, shape: str, clients: int, seconds: float) -> RunResult:
+def run(population: Population, *, shape: str, clients: int, seconds: float, processes: int = 1) -> RunResult:
+    """``clients`` threads in this process, or spread over ``processes`` processes (one Python
+    process runs one thread at a time: with several, the level is bound by the database and the
+    cores, as the server's workers are, rather than by one interpreter lock)."""
+    processes = max(1, min(processes, clients))
+    if processes == 1:
+        return _run_in_process(population, shape=shape, clients=clients, seconds=seconds)
+    shares = [clients // processes + (1 if k < clients % processes else 0) for k in range(processes)]
+    start_at = time.time() + 3.0  # every process starts together, after its Django set-up
+    context = multiprocessing.get_context("spawn")
+    with _children_use_this_server(), context.Pool(processes) as pool:
+        outcomes = pool.starmap(
+            _child, [(population, shape, share, seconds, 1000 * k, start_at) for k, share in enumerate(shares)]
+        )
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    for child_latencies, child_errors, _ in outcomes:
+        latencies.extend(child_latencies)
+        errors.update(child_errors)
+    result = RunResult.from_latencies(
+        level="service",
+        shape=shape,
+        clients=clients,
+        seconds=max(elapsed for _, _, elapsed in outcomes),
+        latencies_ms=latencies,
+        errors=errors,
+    )
+    result.notes = f"{processes} processes"
+    return result
+
+
+@contextmanager
+def _children_use_this_server() -> Iterator[None]:
+    """Children connect to the server this process uses. Without DATABASE_URL (the embedded
+    PostgreSQL), hand them its socket as a URL, so they do not each attach to pgserver."""
+    if os.environ.get("DATABASE_URL"):
+        yield
+        return
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    user, socket_dir = quote(db["USER"] or "postgres"), quote(db["HOST"], safe="/")
+    os.environ["DATABASE_URL"] = f"postgres://{user}@/{db['NAME']}?host={socket_dir}"
+    try:
+        yield
+    finally:
+        del os.environ["DATABASE_URL"]
+
+
+def _child(
+    population: Population, shape: str, clients: int, seconds: float, seed_base: int, start_at: float
+) -> tuple[list[float], dict[str, int], float]:
+    """One process of a multi-process service run (spawned: its own Django, its own connections)."""
+    import django
+
+    configure()  # the parent's environment is inherited: same settings, same scratch database
+    django.setup()
+    time.sleep(max(0.0, start_at - time.time()))
+    latencies: list[float] = []
+    result = _run_in_process(
+        population, shape=shape, clients=clients, seconds=seconds, seed_base=seed_base, latencies_out=latencies
+    )
+    return latencies, result.errors, result.seconds
+
+
+def _run_in_process(
+    population: Population,
+    *,
+    shape: str,
+    clients: int,
+    seconds: float,
+    seed_base: int = 0,
+    latencies_out: list[float] | None = None,
+) -> RunResult:
     from accounts.models import User
     from ledger.services import transfer_create
 
@@ -51,7 +133,9 @@ def run(population: Population, *, shape: str, clients: int, seconds: float) -> 
         clients=clients,
         seconds=seconds,
         wallets=len(population.user_ids),
-        on_thread_exit=connection.close,
+        on_thread_exit=lambda: connection.close(),
+        seed_base=seed_base,
+        latencies_out=latencies_out,
     )
 
 
@@ -76,5 +160,9 @@ def run_double_spend(spenders: Population, recipients: Population, *, clients: i
         return None
 
     return run_burst(
-        operation, level="service", clients=clients, rounds=len(spenders.user_ids), on_thread_exit=connection.close
+        operation,
+        level="service",
+        clients=clients,
+        rounds=len(spenders.user_ids),
+        on_thread_exit=lambda: connection.close(),
     )
