@@ -60,7 +60,7 @@ from ledger.models import (
 from payments.providers import PaymentProvider, PaymentResult, ProviderError, ProviderStatus, get_provider
 from vaultcore.errors import RETRYABLE_SQLSTATES, ServiceUnavailable
 from wallets.exceptions import WalletFrozen, WalletNotFound
-from wallets.lock_objects import wallet_lock_queryset, wallets_lock
+from wallets.lock_objects import transfer_wallets_lock, wallet_lock_queryset, wallets_lock
 from wallets.models import SystemAccount, Wallet, WalletKind, WalletStatus
 from wallets.money import ZERO, AmountError, parse_amount
 from wallets.services import currency_validate, system_wallet_get
@@ -250,8 +250,12 @@ _POST_NEW_SQL = """
                         %(credit_day)s::date, %(credit_out)s::numeric))
                AS v(id, balance, held, outgoing_day, outgoing_today)
          WHERE w.id = v.id
+    ), idempotency AS (
+        UPDATE ledger_idempotencykey SET transaction_id = (SELECT id FROM txn)
+         WHERE id = %(key_id)s AND transaction_id IS NULL AND locked_at = %(key_locked_at)s
+        RETURNING id
     )
-    SELECT id FROM txn
+    SELECT id, (SELECT count(*) FROM idempotency) FROM txn
 """
 
 
@@ -265,9 +269,13 @@ def _post_new_transaction(
     initiated_by: User | None,
     description: str = "",
     reverses: LedgerTransaction | None = None,
+    idempotency_key: IdempotencyKey | None = None,
 ) -> LedgerTransaction:
     """Write a posted transaction, its debit/credit entries and both wallets' new balances in ONE
-    statement (the hot path: one round trip instead of three, no ORM expression building).
+    statement (the hot path: one round trip instead of three, no ORM expression building), and
+    bind the request's ``idempotency_key`` to it in that same statement (see
+    ``_bind_idempotency_key``: only while the request still holds the claim, else 409 and the
+    whole transaction rolls back).
 
     Call with ``debit`` and ``credit`` locked and already checked. Keeps: the legs net to zero;
     each ``balance_after`` is the wallet's new balance; PostgreSQL re-checks all of it (CHECKs at
@@ -310,10 +318,16 @@ def _post_new_transaction(
         "credit_day": credit.outgoing_day,
         "debit_out": debit.outgoing_today,
         "credit_out": credit.outgoing_today,
+        "key_id": idempotency_key.pk if idempotency_key is not None else None,
+        "key_locked_at": idempotency_key.locked_at if idempotency_key is not None else None,
     }
     with connection.cursor() as cursor:
         cursor.execute(_POST_NEW_SQL, params)
-        (txn.pk,) = cursor.fetchone()
+        txn.pk, keys_bound = cursor.fetchone()
+    if idempotency_key is not None:
+        if not keys_bound:
+            raise IdempotencyKeyInUse()  # a stale claim was taken over meanwhile: roll back
+        idempotency_key.transaction = txn
     txn._state.adding = False
     txn._state.db = connection.alias
     txn.leg_balances = {debit.pk: debit.balance, credit.pk: credit.balance}  # type: ignore[attr-defined]
@@ -376,12 +390,9 @@ def transfer_create(
     if identifier.lower() in (sender.username.lower(), sender.email.lower()):
         raise SelfTransfer()
     _require_verified_email(sender)
-    recipient_user = _recipient_resolve(identifier)
-    if recipient_user.pk == sender.pk:
-        raise SelfTransfer()
     return _transfer_post(
         sender=sender,
-        recipient=recipient_user,
+        identifier=identifier,
         currency=currency,
         amount=amount,
         description=description.strip()[:255],
@@ -389,35 +400,48 @@ def transfer_create(
     )
 
 
+def _transfer_refusal(
+    *, sender: User, identifier: str, source: Wallet | None
+) -> SelfTransfer | WalletNotFound | CurrencyMismatch:
+    """Why the ordered lock query found no recipient wallet (error path only; the same order of
+    checks as a lookup before the lock: unknown recipient, oneself, own wallet, then currency)."""
+    recipient = _recipient_resolve(identifier)
+    if recipient.pk == sender.pk:
+        return SelfTransfer()
+    if source is None:
+        return WalletNotFound()
+    return CurrencyMismatch()
+
+
 @retry_on_contention
 def _transfer_post(
     *,
     sender: User,
-    recipient: User,
+    identifier: str,
     currency: str,
     amount: Decimal,
     description: str,
     idempotency_key: IdempotencyKey | None,
 ) -> LedgerTransaction:
     with transaction.atomic(durable=True):
-        # Both wallets found AND locked by one ordered SELECT ... FOR UPDATE.
-        locked = {
-            w.user_id: w
-            for w in wallet_lock_queryset(
-                condition=Q(kind=WalletKind.USER, currency=currency, user_id__in=[sender.pk, recipient.pk])
-            )
-        }
-        source = locked.get(sender.pk)
+        # ONE ordered SELECT ... FOR UPDATE resolves the recipient and finds and locks both wallets.
+        locked = transfer_wallets_lock(sender_id=sender.pk, recipient=identifier, currency=currency)
+        source = next((row.wallet for row in locked if row.wallet.user_id == sender.pk), None)
+        other = next((row for row in locked if row.wallet.user_id != sender.pk), None)
+        if other is None:
+            raise _transfer_refusal(sender=sender, identifier=identifier, source=source)
         if source is None:
             raise WalletNotFound()
-        target = locked.get(recipient.pk)
-        if target is None:
-            raise CurrencyMismatch()
+        target = other.wallet
         _require_active(source, target)
         _require_available(source, amount)
         now = timezone.now()
         _charge_daily_outgoing(wallet=source, owner=sender, amount=amount, today=now.date())
-        source.user, target.user = sender, recipient  # rendering needs no extra queries
+        # Rendering needs no extra queries: the recipient's name came with its wallet.
+        source.user = sender
+        target.user = User.from_db(
+            connection.alias, ["id", "username", "email"], [target.user_id, other.username, other.email]
+        )
         txn = _post_new_transaction(
             type=TransactionType.TRANSFER,
             amount=amount,
@@ -426,8 +450,8 @@ def _transfer_post(
             now=now,
             initiated_by=sender,
             description=description,
+            idempotency_key=idempotency_key,
         )
-        _bind_idempotency_key(idempotency_key, txn)
     return txn
 
 
