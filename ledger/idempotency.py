@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework import status
@@ -77,6 +77,36 @@ def _replay(status_code: int, body: str) -> HttpResponse:
     return response
 
 
+# Each key write is ONE statement in its own commit (no BEGIN/COMMIT round trips, no savepoint;
+# the unique (user, key) constraint decides races without an exception: a conflicting claim in
+# flight makes PostgreSQL wait for its short commit, then skip).
+#
+# Outside a transaction these commits do not wait for the WAL flush (``synchronous_commit`` off
+# for that statement's own transaction only). No guarantee is weakened: WAL is flushed in order,
+# so the money transaction's durable commit, which comes after the claim, makes the claim durable
+# too; and if a crash loses a stored response, the key is still bound to its transaction in the
+# money commit, and a retry replays the response rendered from that transaction (see
+# ``idempotency_key_claim``). Visibility to other sessions is immediate either way. Inside an
+# enclosing transaction (never on the request path) the plain statements are used, so a caller's
+# commit is never relaxed.
+_RELAXED = "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed"
+_CLAIM_SQL = """
+    INSERT INTO ledger_idempotencykey (user_id, key, endpoint, fingerprint, locked_at, created_at)
+    SELECT %s::bigint, %s::varchar, %s::varchar, %s::varchar, %s::timestamptz, %s::timestamptz FROM {source}
+    ON CONFLICT ON CONSTRAINT ledger_idempotency_user_key_unique DO NOTHING
+    RETURNING id
+"""
+_COMPLETE_SQL = """
+    UPDATE ledger_idempotencykey SET response_status = %s, response_body = %s
+      FROM {source} WHERE id = %s AND locked_at = %s
+"""
+
+
+def _key_write(sql: str) -> str:
+    """``sql`` with the relaxed-commit source when it runs as its own transaction."""
+    return sql.format(source="(SELECT 1) AS plain" if connection.in_atomic_block else _RELAXED)
+
+
 def idempotency_key_claim(
     *,
     user: User,
@@ -87,14 +117,22 @@ def idempotency_key_claim(
 ) -> Claim:
     """Claim ``key`` for this request, or decide what an earlier request with it means."""
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            row = IdempotencyKey.objects.create(
-                user=user, key=key, endpoint=endpoint, fingerprint=fingerprint, locked_at=now
-            )
+    with connection.cursor() as cursor:
+        cursor.execute(_key_write(_CLAIM_SQL), [user.pk, key, endpoint, fingerprint, now, now])
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        row = IdempotencyKey(
+            pk=inserted[0],
+            user=user,
+            key=key,
+            endpoint=endpoint,
+            fingerprint=fingerprint,
+            locked_at=now,
+            created_at=now,
+        )
+        row._state.adding = False
+        row._state.db = connection.alias
         return Claim(row=row)
-    except IntegrityError:
-        pass
     row = IdempotencyKey.objects.select_related("transaction").get(user=user, key=key)
     if row.fingerprint != fingerprint or row.endpoint != endpoint:
         raise IdempotencyKeyReused()
@@ -122,9 +160,8 @@ def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any
     """Store the rendered response to replay it for later requests with the same key."""
     rendered = _render(body)
     # Only while this request still holds the claim (a stale claim may have been taken over).
-    IdempotencyKey.objects.filter(pk=row.pk, locked_at=row.locked_at).update(
-        response_status=status_code, response_body=rendered
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_key_write(_COMPLETE_SQL), [status_code, rendered, row.pk, row.locked_at])
     return rendered
 
 
