@@ -25,6 +25,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from accounts.models import RevokedAccessToken, User
 from accounts.tokens import TOKEN_VERSION_CLAIM
+from vaultcore.db import hot_path_cursor
 
 
 class _CSRFCheck(CsrfViewMiddleware):
@@ -63,7 +64,7 @@ def _user_and_revocation(*, user_id: int, jti: str) -> tuple[User, bool] | None:
     """ONE query, by primary key and the denylist's unique ``jti`` index; no ORM compilation on
     every request (it cost more CPU than the query itself)."""
     sql, attnames = _user_query()
-    with connection.cursor() as cursor:
+    with hot_path_cursor() as cursor:
         cursor.execute(sql, [jti, user_id])
         row = cursor.fetchone()
     if row is None:

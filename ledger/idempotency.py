@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from ledger.exceptions import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
 from ledger.models import IdempotencyKey, LedgerTransaction
+from vaultcore.db import hot_path_cursor
 from vaultcore.errors import DomainError, error_body, error_type_for
 
 HEADER = "Idempotency-Key"
@@ -117,7 +118,7 @@ def idempotency_key_claim(
 ) -> Claim:
     """Claim ``key`` for this request, or decide what an earlier request with it means."""
     now = timezone.now()
-    with connection.cursor() as cursor:
+    with hot_path_cursor() as cursor:
         cursor.execute(_key_write(_CLAIM_SQL), [user.pk, key, endpoint, fingerprint, now, now])
         inserted = cursor.fetchone()
     if inserted is not None:
@@ -160,7 +161,7 @@ def idempotency_key_complete(*, row: IdempotencyKey, status_code: int, body: Any
     """Store the rendered response to replay it for later requests with the same key."""
     rendered = _render(body)
     # Only while this request still holds the claim (a stale claim may have been taken over).
-    with connection.cursor() as cursor:
+    with hot_path_cursor() as cursor:
         cursor.execute(_key_write(_COMPLETE_SQL), [status_code, rendered, row.pk, row.locked_at])
     return rendered
 

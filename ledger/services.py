@@ -58,6 +58,7 @@ from ledger.models import (
     TransactionType,
 )
 from payments.providers import PaymentProvider, PaymentResult, ProviderError, ProviderStatus, get_provider
+from vaultcore.db import hot_path_cursor
 from vaultcore.errors import RETRYABLE_SQLSTATES, ServiceUnavailable
 from wallets.exceptions import WalletFrozen, WalletNotFound
 from wallets.lock_objects import transfer_wallets_lock, wallet_lock_queryset, wallets_lock
@@ -321,7 +322,7 @@ def _post_new_transaction(
         "key_id": idempotency_key.pk if idempotency_key is not None else None,
         "key_locked_at": idempotency_key.locked_at if idempotency_key is not None else None,
     }
-    with connection.cursor() as cursor:
+    with hot_path_cursor() as cursor:
         cursor.execute(_POST_NEW_SQL, params)
         txn.pk, keys_bound = cursor.fetchone()
     if idempotency_key is not None:

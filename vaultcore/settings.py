@@ -486,3 +486,10 @@ ADJUSTMENT_SUPERUSER_THRESHOLD: str = env.str("ADJUSTMENT_SUPERUSER_THRESHOLD", 
 ADJUSTMENT_SUPERUSER_THRESHOLDS: dict[str, str] = {
     k.strip().upper(): str(v) for k, v in env.dict("ADJUSTMENT_SUPERUSER_THRESHOLDS", default={}).items()
 }
+
+
+# --- Performance (issue 7) -------------------------------------------------------------------
+# The request hot path's hand-written statements (authentication, idempotency keys, the
+# transfer's lock and posting) are prepared once per connection instead of planned on every
+# request (vaultcore/db.py). Set False behind PgBouncer < 1.21 in transaction pooling mode.
+DB_PREPARED_STATEMENTS: bool = env.bool("DB_PREPARED_STATEMENTS", default=True)

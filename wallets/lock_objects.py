@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from vaultcore.db import hot_path_cursor
 from wallets.models import Wallet
 
 
@@ -65,7 +66,7 @@ def transfer_wallets_lock(*, sender_id: int, recipient: str, currency: str) -> l
     """
     columns, attnames = _wallet_columns()
     sql = _TRANSFER_LOCK_SQL.format(columns=", ".join(columns))
-    with connection.cursor() as cursor:
+    with hot_path_cursor() as cursor:
         cursor.execute(sql, {"currency": currency, "sender": sender_id, "folded": recipient.lower()})
         rows = cursor.fetchall()
     n = len(attnames)
