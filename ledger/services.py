@@ -511,29 +511,11 @@ def _deposit_open(
     return txn
 
 
-@retry_on_contention
 def deposit_settle(*, transaction_id: int, reference: str = "") -> LedgerTransaction:
     """Post a pending deposit: clearing is debited, the user's wallet credited. Idempotent: an
-    already posted deposit is returned unchanged; a voided/failed one is refused."""
-    with transaction.atomic(durable=True):
-        txn = LedgerTransaction.objects.get(pk=transaction_id, type=TransactionType.DEPOSIT)
-        locked = wallets_lock(ids=[txn.debit_wallet_id, txn.credit_wallet_id])
-        txn = _lock_transaction(transaction_id)
-        if txn.status == TransactionStatus.POSTED:
-            return txn
-        if txn.status != TransactionStatus.PENDING:
-            raise InvalidTransactionState()
-        # Money already collected by the provider is credited even to a frozen wallet.
-        debit, credit = locked[txn.debit_wallet_id], locked[txn.credit_wallet_id]
-        now = timezone.now()
-        txn.status = TransactionStatus.POSTED
-        txn.posted_at = txn.finalized_at = now
-        if reference:
-            txn.reference = reference
-        txn.save(update_fields=["status", "posted_at", "finalized_at", "reference"])
-        _post_entries(txn=txn, debit=debit, credit=credit, now=now)
-        _save_wallets(debit, credit)
-    return txn
+    already posted deposit is returned unchanged; a voided/failed one is refused. Money already
+    collected by the provider is credited even to a frozen wallet."""
+    return _pending_post(transaction_id=transaction_id, txn_type=TransactionType.DEPOSIT, reference=reference)
 
 
 def deposit_fail(*, transaction_id: int, reason: str = "", reference: str = "") -> LedgerTransaction:
@@ -619,12 +601,19 @@ def _withdrawal_hold(
     return txn
 
 
-@retry_on_contention
 def withdrawal_post(*, transaction_id: int, reference: str = "") -> LedgerTransaction:
     """The payout was paid: release the hold and post (user debited, clearing credited).
     Idempotent for an already posted withdrawal."""
+    return _pending_post(transaction_id=transaction_id, txn_type=TransactionType.WITHDRAWAL, reference=reference)
+
+
+@retry_on_contention
+def _pending_post(*, transaction_id: int, txn_type: TransactionType, reference: str) -> LedgerTransaction:
+    """Post a pending deposit or withdrawal: write its entries, apply them to both wallets and,
+    for a withdrawal, release the hold it took. Keeps: posted at most once (an already posted
+    one is returned unchanged); voided/failed ones are refused; locks wallets before the row."""
     with transaction.atomic(durable=True):
-        txn = LedgerTransaction.objects.get(pk=transaction_id, type=TransactionType.WITHDRAWAL)
+        txn = LedgerTransaction.objects.get(pk=transaction_id, type=txn_type)
         locked = wallets_lock(ids=[txn.debit_wallet_id, txn.credit_wallet_id])
         txn = _lock_transaction(transaction_id)
         if txn.status == TransactionStatus.POSTED:
@@ -633,7 +622,8 @@ def withdrawal_post(*, transaction_id: int, reference: str = "") -> LedgerTransa
             raise InvalidTransactionState()
         debit, credit = locked[txn.debit_wallet_id], locked[txn.credit_wallet_id]
         now = timezone.now()
-        debit.held -= txn.amount
+        if txn_type == TransactionType.WITHDRAWAL:
+            debit.held -= txn.amount
         txn.status = TransactionStatus.POSTED
         txn.posted_at = txn.finalized_at = now
         if reference:
