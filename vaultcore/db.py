@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorWrapper
 from psycopg import Cursor
-from psycopg.abc import Params
+from psycopg._queries import PostgresQuery
+from psycopg.abc import Params, PQGen
 
 
 class _PreparingCursor(Cursor[Any]):
@@ -30,6 +31,14 @@ class _PreparingCursor(Cursor[Any]):
         self, query: Any, params: Params | None = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> _PreparingCursor:
         return super().execute(query, params, prepare=True, binary=binary)
+
+    def _maybe_prepare_gen(
+        self, pgq: PostgresQuery, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> PQGen[None]:
+        # psycopg records the statement (``_query``) only when it sends it unprepared; Django's
+        # query log (DEBUG, CaptureQueriesContext) reads it from there. Record it either way.
+        self._query = pgq
+        return super()._maybe_prepare_gen(pgq, prepare=prepare, binary=binary)
 
 
 def hot_path_cursor() -> CursorWrapper:

@@ -493,3 +493,9 @@ ADJUSTMENT_SUPERUSER_THRESHOLDS: dict[str, str] = {
 # transfer's lock and posting) are prepared once per connection instead of planned on every
 # request (vaultcore/db.py). Set False behind PgBouncer < 1.21 in transaction pooling mode.
 DB_PREPARED_STATEMENTS: bool = env.bool("DB_PREPARED_STATEMENTS", default=True)
+if DB_PREPARED_STATEMENTS:
+    # psycopg prepares nothing while the connection's prepare_threshold is None, and Django sets
+    # it to None unless OPTIONS names one (even a cursor asking with prepare=True is then sent
+    # unprepared). Django's own cursors bind client-side and never prepare, whatever the value; a
+    # threshold no query reaches keeps it that way for any other server-side cursor.
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)

@@ -69,6 +69,39 @@ def test_a_transfer_request_is_seven_statements_and_one_money_transaction() -> N
     assert key.transaction is not None and key.response_status == 201
 
 
+def test_the_hot_path_statements_are_prepared_once_per_connection() -> None:
+    # given (psycopg prepares nothing while the connection's prepare_threshold is None, Django's
+    # default: the DB_PREPARED_STATEMENTS setting must turn it on, not just ask for it)
+    sender = funded_wallet(user=UserFactory.create(username="carol"), amount="10.00")
+    WalletFactory.create(user=UserFactory.create(username="dave"), currency="USD")
+    assert sender.user is not None
+    client = bearer_client(sender.user)
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql ORDER BY prepare_time")
+            return [" ".join(row[0].split()) for row in cursor.fetchall()]
+
+    def transfer(key: str) -> None:
+        response = client.post(
+            "/api/v1/transactions/transfer/",
+            {"recipient": "dave", "currency": "USD", "amount": "1.00"},
+            HTTP_IDEMPOTENCY_KEY=key,
+        )
+        assert response.status_code == 201, response.content
+
+    # when
+    transfer("prep-1")
+    after_first = prepared()
+    transfer("prep-2")
+    # then: the five statements of the request path are prepared by the first request and reused
+    assert len(after_first) == 5, after_first
+    assert any("accounts_revokedaccesstoken" in s for s in after_first)
+    assert any(s.endswith("ORDER BY w.id FOR UPDATE OF w") for s in after_first)
+    assert any(s.startswith("WITH txn AS ( INSERT INTO ledger_ledgertransaction") for s in after_first)
+    assert prepared() == after_first
+
+
 def test_the_transfer_service_is_one_transaction_of_two_statements() -> None:
     # given
     sender = funded_wallet(amount="10.00")
