@@ -89,8 +89,18 @@ class StatementFilterSerializer(serializers.Serializer):
     created_before = serializers.DateTimeField(required=False, help_text="Exclusive.")
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 class TransactionOutputSerializer(serializers.Serializer):
-    """A transaction as seen from the caller's wallet (``context["user"]``)."""
+    """A transaction as seen from the caller's wallet (``context["user"]``).
+
+    The declared fields are the contract (the OpenAPI schema is generated from them);
+    ``to_representation`` writes the same dict out by hand, because DRF's field-by-field path
+    deep-copies every field of the serializer on each call (~0.3 ms, a tenth of a transfer
+    request's CPU). ``ledger/tests/test_serializers.py`` compares the two on every kind of
+    transaction, so they cannot drift apart.
+    """
 
     id = serializers.UUIDField(source="public_id")
     type = serializers.ChoiceField(choices=TransactionType.choices)
@@ -104,6 +114,23 @@ class TransactionOutputSerializer(serializers.Serializer):
     reference = serializers.CharField()
     created_at = serializers.DateTimeField()
     posted_at = serializers.DateTimeField(allow_null=True)
+
+    def to_representation(self, instance: LedgerTransaction) -> dict[str, Any]:
+        posted_at = instance.posted_at
+        return {
+            "id": str(instance.public_id),
+            "type": str(instance.type),
+            "status": str(instance.status),
+            "currency": str(instance.currency),
+            "amount": self.get_amount(instance),
+            "direction": str(self.get_direction(instance)),
+            "balance_after": self.get_balance_after(instance),
+            "counterparty": self.get_counterparty(instance),
+            "description": str(instance.description),
+            "reference": str(instance.reference),
+            "created_at": _DATETIME.to_representation(instance.created_at),
+            "posted_at": None if posted_at is None else _DATETIME.to_representation(posted_at),
+        }
 
     def _mine_is_debit(self, obj: LedgerTransaction) -> bool:
         return obj.debit_wallet.user_id == self.context["user"].pk
@@ -147,3 +174,8 @@ class DepositOutputSerializer(TransactionOutputSerializer):
     @extend_schema_field(PaymentSerializer)
     def get_payment(self, obj: LedgerTransaction) -> dict[str, Any]:
         return self.context["payment"]
+
+    def to_representation(self, instance: LedgerTransaction) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["payment"] = self.get_payment(instance)
+        return data

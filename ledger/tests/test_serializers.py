@@ -1,0 +1,93 @@
+"""The output serializers write their dict by hand (speed); DRF's field-by-field rendering of the
+declared fields (what the OpenAPI schema describes) must give exactly the same result for every
+kind of transaction, seen from either side, fresh from a service or loaded by the selectors."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from ledger import selectors, services
+from ledger.models import LedgerTransaction
+from ledger.serializers import DepositOutputSerializer, TransactionOutputSerializer
+from ledger.tests.factories import deposit, funded_wallet, staff
+from wallets.tests.factories import WalletFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def by_fields(serializer: serializers.Serializer) -> dict[str, Any]:
+    """DRF's generic rendering: every declared field, one by one."""
+    return dict(serializers.Serializer.to_representation(serializer, serializer.instance))
+
+
+def assert_same(txn: LedgerTransaction, user: User, **context: Any) -> dict[str, Any]:
+    serializer = TransactionOutputSerializer(txn, context={"user": user, **context})
+    by_hand = serializer.data
+    assert dict(by_hand) == by_fields(TransactionOutputSerializer(txn, context={"user": user, **context}))
+    assert list(by_hand) == list(serializer.fields)
+    return dict(by_hand)
+
+
+def test_a_fresh_transfer_renders_like_the_declared_fields_for_sender_and_recipient() -> None:
+    # given
+    sender = funded_wallet(amount="10.00")
+    recipient = WalletFactory.create(user=UserFactory.create(), currency="USD")
+    assert sender.user is not None and recipient.user is not None
+    # when
+    txn = services.transfer_create(
+        sender=sender.user,
+        recipient=recipient.user.username,
+        currency="USD",
+        amount=Decimal("2.50"),
+        description="rent",
+    )
+    # then
+    sent = assert_same(txn, sender.user)
+    received = assert_same(txn, recipient.user)
+    assert (sent["direction"], sent["balance_after"]) == ("debit", "7.50")
+    assert sent["counterparty"] == recipient.user.username
+    assert (received["direction"], received["balance_after"]) == ("credit", "2.50")
+    assert sent["created_at"].endswith("Z") and sent["type"] == "transfer" and sent["description"] == "rent"
+
+
+def test_loaded_pending_reversed_and_system_transactions_render_like_the_declared_fields() -> None:
+    # given: a deposit (system counterparty), a pending withdrawal (no posted_at, no balance),
+    # an adjustment and a reversal, in a three-decimal currency too
+    wallet = funded_wallet(currency="KWD", amount="5.125")
+    assert wallet.user is not None
+    user = wallet.user
+    withdrawal = services.withdrawal_create(user=user, currency="KWD", amount=Decimal("1.000"))
+    adjustment = services.adjustment_create(acting_user=staff(), wallet=wallet, amount=Decimal("0.250"), reason="fix")
+    services.transaction_reverse(acting_user=None, transaction_id=adjustment.pk)
+    deposit(wallet=wallet, amount="0.001")
+    # when: every transaction as the history and the detail endpoint load them
+    loaded = list(selectors.transaction_list(user=user))
+    # then
+    assert len(loaded) >= 5
+    rendered = [assert_same(txn, user) for txn in loaded]
+    detail = selectors.transaction_get(user=user, public_id=withdrawal.public_id)
+    assert detail is not None
+    assert_same(detail, user)
+    assert {r["type"] for r in rendered} >= {"deposit", "withdrawal", "adjustment", "reversal"}
+    assert any(r["posted_at"] is None and r["balance_after"] is None for r in rendered)
+    assert all(r["counterparty"] is None for r in rendered)
+
+
+def test_the_deposit_output_adds_the_payment_after_the_transaction_fields() -> None:
+    # given
+    wallet = funded_wallet(amount="0")
+    assert wallet.user is not None
+    txn = deposit(wallet=wallet, amount="3.00")
+    payment = {"provider": "sandbox", "client_secret": None}
+    context = {"user": wallet.user, "payment": payment}
+    # when
+    data = DepositOutputSerializer(txn, context=context).data
+    # then
+    assert dict(data) == by_fields(DepositOutputSerializer(txn, context=context))
+    assert list(data)[-1] == "payment" and data["payment"] == payment
