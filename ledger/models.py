@@ -134,12 +134,16 @@ class IdempotencyKey(models.Model):
     own atomic block, so money and key commit together; the response is stored after.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # No single-column FK indexes: every request inserts a key and updates it twice, and each
+    # index is written on every insert and on every update that cannot be HOT. Lookups by user
+    # use the unique (user, key) index; nothing looks keys up by transaction, and transactions
+    # are never deleted (the ledger's triggers), so SET_NULL never has to find them.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
     endpoint = models.CharField(max_length=64)
     fingerprint = models.CharField(max_length=64)
     transaction = models.ForeignKey(
-        LedgerTransaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        LedgerTransaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     # The rendered JSON, byte for byte (jsonb would reorder keys), replayed as is.
