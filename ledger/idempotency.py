@@ -71,6 +71,16 @@ def _render(body: Any) -> str:
     return JSONRenderer().render(body).decode()
 
 
+def _rendered(response: Response, body: str) -> HttpResponse:
+    """``response`` sent as the JSON just rendered to store it (not rendered a second time):
+    the very bytes a replay will send."""
+    rendered = HttpResponse(body, status=response.status_code, content_type="application/json")
+    for name, value in response.items():
+        if name.lower() != "content-type":  # an unrendered Response still has Django's default
+            rendered[name] = value
+    return rendered
+
+
 def _replay(status_code: int, body: str) -> HttpResponse:
     """The stored response again, byte for byte."""
     response = HttpResponse(body, status=status_code, content_type="application/json")
@@ -211,8 +221,8 @@ def idempotent_post(
     except BaseException:
         idempotency_key_release(row=row)
         raise
-    idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
-    return response
+    stored = idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
+    return _rendered(response, stored)
 
 
 def idempotency_keys_delete_expired() -> int:

@@ -236,6 +236,7 @@ def test_same_key_same_body_replays_and_moves_money_once(alice: User, bob: User)
     second = client.post("/api/v1/transactions/transfer/", payload, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert first.status_code == second.status_code == 201
     assert second.content == first.content  # byte for byte
+    assert first["Content-Type"] == second["Content-Type"] == "application/json"
     assert second["Idempotent-Replayed"] == "true"
     assert "Idempotent-Replayed" not in first
     assert Wallet.objects.get(user=bob).balance == Decimal("10.00")
