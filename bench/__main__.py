@@ -23,6 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.environment import configure
+from bench.history import PAGE_SIZE as HISTORY_PAGE_SIZE
 from bench.results import RunResult, attach_ratios, render_table, write_json
 
 SHAPES = ("uniform", "hot", "opposite")
@@ -85,6 +86,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.http_clients = _ints(args.http_clients)
     args.levels = [x for x in args.levels.split(",") if x]
     args.shapes = [x for x in args.shapes.split(",") if x]
+    pages = args.history_entries // HISTORY_PAGE_SIZE
+    if not 1 <= args.history_page <= pages:
+        parser.error(
+            f"--history-page {args.history_page}: a history of {args.history_entries} entries has "
+            f"{pages} full pages of {HISTORY_PAGE_SIZE}"
+        )
     return args
 
 
