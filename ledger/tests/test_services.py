@@ -389,9 +389,10 @@ def test_other_database_errors_are_not_retried() -> None:
 
 # --- hot path --------------------------------------------------------------------------------
 def test_transfer_hot_path_query_count(django_assert_max_num_queries) -> None:
-    """Recipient lookup, one ordered lock query for both wallets, and ONE statement that inserts
-    the transaction and both entries and updates both wallets (+ 2 savepoint statements that only
-    exist inside the test's wrapping transaction)."""
+    """One ordered lock query that finds the recipient and locks both wallets, and ONE statement
+    that inserts the transaction and both entries and updates both wallets (+ the savepoint
+    statements that only exist inside the test's wrapping transaction; the exact statements of a
+    transfer on real commits are pinned in test_hot_path.py)."""
     sender = funded_wallet(amount="100.00")
     recipient = funded_wallet(amount="0")
     assert sender.user and recipient.user
