@@ -29,6 +29,7 @@ from ledger.serializers import (
     TransactionOutputSerializer,
     TransferInputSerializer,
     WithdrawInputSerializer,
+    transfer_input_validate,
 )
 from payments.providers import get_provider
 from vaultcore.openapi import error_responses
@@ -140,9 +141,7 @@ class TransferApi(APIView):
         ),
     )
     def post(self, request: Request) -> HttpResponse:
-        serializer = TransferInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = transfer_input_validate(request.data)
         user = _user(request)
 
         def handler(key: IdempotencyKey | None) -> Response:

@@ -8,13 +8,22 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger import selectors, services
 from ledger.models import LedgerTransaction
-from ledger.serializers import DepositOutputSerializer, TransactionOutputSerializer
+from ledger.serializers import (
+    DepositOutputSerializer,
+    TransactionOutputSerializer,
+    TransferInputSerializer,
+    _transfer_input_plain,
+    transfer_input_validate,
+)
 from ledger.tests.factories import deposit, funded_wallet, staff
 from wallets.tests.factories import WalletFactory
 
@@ -91,3 +100,55 @@ def test_the_deposit_output_adds_the_payment_after_the_transaction_fields() -> N
     # then
     assert dict(data) == by_fields(DepositOutputSerializer(txn, context=context))
     assert list(data)[-1] == "payment" and data["payment"] == payment
+
+
+# --- transfer input: the direct path agrees with the serializer ------------------------------
+_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="ascii"), max_size=20),
+    st.sampled_from(["bob", "bob@example.com", " bob", "bob ", "", "   ", "b\x00b", "\ud800", "x" * 254, "x" * 255]),
+)
+_VALUE = st.one_of(
+    _TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True),
+    st.decimals(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["USD", "JPY", "KWD", "usd", " USD", "EUR", "XXX", "1.00", "0.001", "1e2", "-1", "0", "10"]),
+    st.lists(st.integers(), max_size=2),
+)
+_PAYLOAD = st.one_of(
+    st.dictionaries(st.sampled_from(["recipient", "currency", "amount", "description", "extra"]), _VALUE),
+    st.fixed_dictionaries(
+        {"recipient": _TEXT, "currency": st.sampled_from(["USD", "JPY", "KWD", "usd"]), "amount": _VALUE},
+        optional={"description": _TEXT},
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.text(max_size=5),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_PAYLOAD)
+def test_the_direct_transfer_input_path_never_disagrees_with_the_serializer(data: Any) -> None:
+    serializer = TransferInputSerializer(data=data)
+    valid = serializer.is_valid()
+    plain = _transfer_input_plain(data)
+    if plain is not None:
+        assert valid, (data, serializer.errors)
+        assert plain == dict(serializer.validated_data)
+    if valid:
+        assert transfer_input_validate(data) == dict(serializer.validated_data)
+    else:
+        with pytest.raises(ValidationError):
+            transfer_input_validate(data)
+
+
+def test_the_usual_transfer_takes_the_direct_path() -> None:
+    for data in (
+        {"recipient": "bob", "currency": "USD", "amount": "10.50"},
+        {"recipient": "bob@example.com", "currency": "JPY", "amount": 1000, "description": "rent"},
+        {"recipient": "bob", "currency": "KWD", "amount": Decimal("1.125"), "description": ""},
+    ):
+        assert _transfer_input_plain(data) == dict(TransferInputSerializer(data=data).run_validation(data))
