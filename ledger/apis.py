@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from ledger import selectors, services
 from ledger.exceptions import TransactionNotFound
-from ledger.idempotency import HEADER, idempotent_post
+from ledger.idempotency import HEADER, ResponseCapture, idempotent_post
 from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.serializers import (
     DepositInputSerializer,
@@ -145,6 +145,8 @@ class TransferApi(APIView):
         user = _user(request)
 
         def handler(key: IdempotencyKey | None) -> Response:
+            # With a key, the response is rendered before the money is written and stored with it.
+            capture = ResponseCapture(lambda t: _render(request, t))
             txn = services.transfer_create(
                 sender=user,
                 recipient=data["recipient"],
@@ -152,8 +154,9 @@ class TransferApi(APIView):
                 amount=data["amount"],
                 description=data.get("description", ""),
                 idempotency_key=key,
+                respond=capture,
             )
-            return _render(request, txn)
+            return capture.response or _render(request, txn)
 
         return idempotent_post(request, endpoint="transfer", handler=handler, render=lambda t: _render(request, t))
 

@@ -7,8 +7,10 @@ Protocol, per (user, key):
 2. work: the money service links the key to its ledger transaction inside its own atomic block,
    so money and key commit together.
 3. complete: the response (status + body) is stored; later requests with the same key and body
-   get it again with ``Idempotent-Replayed: true``. Validation failures (400), 409s and server
-   errors of requests that moved no money are not stored: the key is released and may be retried.
+   get it again with ``Idempotent-Replayed: true``. A service that renders the response before
+   its money write (``ResponseCapture``; the transfer) stores it in step 2, in the money commit.
+   Validation failures (400), 409s and server errors of requests that moved no money are not
+   stored: the key is released and may be retried.
 A request that died after claiming but before moving money leaves a row with no transaction;
 after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds it may be taken over.
 """
@@ -69,6 +71,20 @@ def request_fingerprint(*, endpoint: str, data: Any) -> str:
 def _render(body: Any) -> str:
     """The exact JSON the API renders for ``body`` (same renderer, same settings)."""
     return JSONRenderer().render(body).decode()
+
+
+class ResponseCapture:
+    """Renders a request's response from its transaction for a service that stores it with the
+    idempotency key in the money commit (``services.transfer_create(respond=...)``), and keeps
+    the rendered response for the handler to return."""
+
+    def __init__(self, render: Callable[[LedgerTransaction], Response]) -> None:
+        self._render = render
+        self.response: Response | None = None
+
+    def __call__(self, txn: LedgerTransaction) -> tuple[int, str]:
+        self.response = self._render(txn)
+        return self.response.status_code, _render(self.response.data)
 
 
 def _rendered(response: Response, body: str) -> HttpResponse:
@@ -221,6 +237,8 @@ def idempotent_post(
     except BaseException:
         idempotency_key_release(row=row)
         raise
+    if row.response_status is not None and row.response_body is not None:
+        return _rendered(response, row.response_body)  # stored by the service with the money
     stored = idempotency_key_complete(row=row, status_code=response.status_code, body=response.data)
     return _rendered(response, stored)
 

@@ -70,6 +70,8 @@ logger = logging.getLogger("ledger")
 
 P = ParamSpec("P")
 R = TypeVar("R")
+# Renders the HTTP response (status, JSON body) of a request from its just-built transaction.
+Responder = Callable[[LedgerTransaction], tuple[int, str]]
 
 MAX_ATTEMPTS = 5
 
@@ -252,7 +254,9 @@ _POST_NEW_SQL = """
                AS v(id, balance, held, outgoing_day, outgoing_today)
          WHERE w.id = v.id
     ), idempotency AS (
-        UPDATE ledger_idempotencykey SET transaction_id = (SELECT id FROM txn)
+        UPDATE ledger_idempotencykey
+           SET transaction_id = (SELECT id FROM txn),
+               response_status = %(response_status)s::smallint, response_body = %(response_body)s::text
          WHERE id = %(key_id)s AND transaction_id IS NULL AND locked_at = %(key_locked_at)s
         RETURNING id
     )
@@ -271,12 +275,15 @@ def _post_new_transaction(
     description: str = "",
     reverses: LedgerTransaction | None = None,
     idempotency_key: IdempotencyKey | None = None,
+    respond: Responder | None = None,
 ) -> LedgerTransaction:
     """Write a posted transaction, its debit/credit entries and both wallets' new balances in ONE
     statement (the hot path: one round trip instead of three, no ORM expression building), and
     bind the request's ``idempotency_key`` to it in that same statement (see
     ``_bind_idempotency_key``: only while the request still holds the claim, else 409 and the
-    whole transaction rolls back).
+    whole transaction rolls back). With ``respond``, the key also stores the response rendered
+    from the transaction before it is written, so the response commits with the money (no
+    separate write after the commit); ``idempotency_key.response_status/body`` then say so.
 
     Call with ``debit`` and ``credit`` locked and already checked. Keeps: the legs net to zero;
     each ``balance_after`` is the wallet's new balance; PostgreSQL re-checks all of it (CHECKs at
@@ -300,6 +307,10 @@ def _post_new_transaction(
         posted_at=now,
         finalized_at=now,
     )
+    txn.leg_balances = {debit.pk: debit.balance, credit.pk: credit.balance}  # type: ignore[attr-defined]
+    response_status, response_body = (
+        respond(txn) if respond is not None and idempotency_key is not None else (None, None)
+    )
     params = {
         "public_id": txn.public_id,
         "type": type,
@@ -321,6 +332,8 @@ def _post_new_transaction(
         "credit_out": credit.outgoing_today,
         "key_id": idempotency_key.pk if idempotency_key is not None else None,
         "key_locked_at": idempotency_key.locked_at if idempotency_key is not None else None,
+        "response_status": response_status,
+        "response_body": response_body,
     }
     with hot_path_cursor() as cursor:
         cursor.execute(_POST_NEW_SQL, params)
@@ -329,9 +342,9 @@ def _post_new_transaction(
         if not keys_bound:
             raise IdempotencyKeyInUse()  # a stale claim was taken over meanwhile: roll back
         idempotency_key.transaction = txn
+        idempotency_key.response_status, idempotency_key.response_body = response_status, response_body
     txn._state.adding = False
     txn._state.db = connection.alias
-    txn.leg_balances = {debit.pk: debit.balance, credit.pk: credit.balance}  # type: ignore[attr-defined]
     return txn
 
 
@@ -378,12 +391,14 @@ def transfer_create(
     amount: Decimal,
     description: str = "",
     idempotency_key: IdempotencyKey | None = None,
+    respond: Responder | None = None,
 ) -> LedgerTransaction:
     """Move ``amount`` from the sender's wallet to the recipient's wallet in ``currency``.
 
     Keeps: the sender's available balance never drops below zero; both wallets are active;
     the sender's daily outgoing limit holds; one posted transaction with a balanced
-    debit/credit pair. ``recipient`` is a username or an email address.
+    debit/credit pair. ``recipient`` is a username or an email address. ``respond`` renders the
+    response stored with ``idempotency_key`` in the same commit (see ``_post_new_transaction``).
     """
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
@@ -398,6 +413,7 @@ def transfer_create(
         amount=amount,
         description=description.strip()[:255],
         idempotency_key=idempotency_key,
+        respond=respond,
     )
 
 
@@ -423,6 +439,7 @@ def _transfer_post(
     amount: Decimal,
     description: str,
     idempotency_key: IdempotencyKey | None,
+    respond: Responder | None,
 ) -> LedgerTransaction:
     with transaction.atomic(durable=True):
         # ONE ordered SELECT ... FOR UPDATE resolves the recipient and finds and locks both wallets.
@@ -452,6 +469,7 @@ def _transfer_post(
             initiated_by=sender,
             description=description,
             idempotency_key=idempotency_key,
+            respond=respond,
         )
     return txn
 
