@@ -12,11 +12,15 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import re
 import sys
 import time
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
+
+_STATS_RE = re.compile(r"!\s+([\d.]+) s user, ([\d.]+) s system")
 
 # Project code and the layers under it, for the cumulative listing.
 PROFILED = (
@@ -31,6 +35,45 @@ def _timed(label: str, n: int, func: Callable[[int], None]) -> None:
         func(i)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"{label:<8} {n} calls: wall {wall / n * 1000:.2f} ms, CPU {cpu / n * 1000:.2f} ms per call")
+
+
+def server_statistics(connection: Any, func: Callable[[int], None], n: int) -> None:
+    """PostgreSQL's own CPU per protocol message of one request (``log_statement_stats``, sent
+    to this session as notices): a PARSE on every request means a statement is not prepared."""
+    notices: list[tuple[str, float]] = []
+
+    def collect(diag: Any) -> None:  # read at once: psycopg frees the notice after the callback
+        found = _STATS_RE.search(diag.message_detail or "")
+        if found:
+            kind = (diag.message_primary or "").replace(" STATISTICS", "")
+            notices.append((kind, float(found.group(1)) + float(found.group(2))))
+
+    raw = connection.connection
+    with connection.cursor() as cursor:
+        cursor.execute("SET log_statement_stats = on")
+        cursor.execute("SET client_min_messages = log")
+    raw.add_notice_handler(collect)
+    try:
+        for i in range(n):
+            func(i)
+    finally:
+        raw.remove_notice_handler(collect)
+        with connection.cursor() as cursor:
+            cursor.execute("RESET log_statement_stats")
+            cursor.execute("RESET client_min_messages")
+    per_request = len(notices) // n
+    if per_request == 0 or len(notices) % n:
+        print(f"server: {len(notices)} statistics notices for {n} requests (not one pattern per request)")
+        return
+    print(f"server: PostgreSQL CPU per protocol message of one HTTP transfer ({n} requests)")
+    total = 0.0
+    for position in range(per_request):
+        kind = notices[position][0]
+        cpu = sum(notices[i * per_request + position][1] for i in range(n)) / n * 1000
+        total += cpu
+        print(f"    {position + 1:>2}. {kind:<10} {cpu:.3f} ms")
+    parses = sum(1 for kind, _ in notices[:per_request] if kind == "PARSE MESSAGE")
+    print(f"    total {total:.3f} ms; {parses} PARSE per request (0 once every statement is prepared)")
 
 
 def main(argv: list[str]) -> int:
@@ -91,6 +134,7 @@ def main(argv: list[str]) -> int:
             print("   ", " ".join(query["sql"].split())[:140])
     _timed("http", args.n, http)
     _timed("service", args.n, service)
+    server_statistics(connection, http, args.n)
     if args.profile:
         profiler = cProfile.Profile(time.process_time)  # CPU time: other load does not blur it
 
