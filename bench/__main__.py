@@ -71,8 +71,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--service-processes",
         type=int,
-        default=1,
-        help="processes sharing the service level's threads (default 1: threads only)",
+        default=os.cpu_count() or 1,
+        help="processes sharing the service level's threads (default: one per CPU, like a server's workers)",
     )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio/httpx load generator even if wrk exists")
