@@ -13,4 +13,5 @@ RUN DEBUG=True python manage.py collectstatic --noinput \
 USER vaultcore
 
 EXPOSE 8000
-CMD ["gunicorn", "vaultcore.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4", "--worker-class", "gthread", "--access-logfile", "-"]
+# gunicorn.conf.py: workers, threads, the balanced gthread worker (GUNICORN_* variables override).
+CMD ["gunicorn", "vaultcore.wsgi:application"]
