@@ -125,6 +125,8 @@ else:
 
     _db = embedded_database_config(EMBEDDED_POSTGRES_DIR)
 
+# Django's PostgreSQL backend whose health check pings only connections idle for over a second.
+_db["ENGINE"] = "vaultcore.postgresql_backend"
 _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})
