@@ -167,7 +167,7 @@ def main(argv: list[str]) -> int:
     burst_service = scratch.populate(prefix="dss", count=args.bursts, balance=BURST_BALANCE)
     burst_http = scratch.populate(prefix="dsh", count=args.bursts, balance=BURST_BALANCE)
     history_user = history_bench.seed(args.history_entries) if "http" in args.levels else None
-    scratch.analyze()
+    scratch.settle()
     before = zero_loss.snapshot()
     acknowledged = 0
     in_flight = 0
@@ -177,6 +177,7 @@ def main(argv: list[str]) -> int:
     if "service" in args.levels:
         for shape in args.shapes:
             for clients in args.clients:
+                scratch.vacuum()
                 result = service_level.run(
                     main_pop, shape=shape, clients=clients, seconds=args.seconds, processes=args.service_processes
                 )
@@ -193,6 +194,8 @@ def main(argv: list[str]) -> int:
     # 4. HTTP level, against gunicorn.
     history_result = None
     if "http" in args.levels:
+        if "service" in args.levels:
+            scratch.settle()
         use_wrk = not args.no_wrk and http_level.wrk_binary() is not None
         log(f"http: minting {len(main_pop.user_ids)} tokens; load generator {'wrk' if use_wrk else 'asyncio/httpx'}")
         tokens = http_level.mint_tokens(main_pop.user_ids)
@@ -212,6 +215,7 @@ def main(argv: list[str]) -> int:
                 in_flight += max(args.http_clients)
                 for shape in args.shapes:
                     for clients in args.http_clients:
+                        scratch.vacuum()
                         result = http_level.run(
                             base, main_pop, tokens, users_file, shape=shape, clients=clients,
                             seconds=args.seconds, max_requests=args.max_requests, use_wrk=use_wrk,

@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
 
     scratch.recreate_and_migrate()
     population = scratch.populate(prefix="p", count=200, balance=Decimal("100000.00"))
-    scratch.analyze()
+    scratch.settle()
     users = User.objects.in_bulk(population.user_ids)
     senders = [users[pk] for pk in population.user_ids]
     tokens = mint_tokens(population.user_ids)

@@ -138,13 +138,19 @@ def populate(*, prefix: str, count: int, balance: Decimal) -> Population:
     return Population(user_ids=[u.pk for u in users], usernames=[u.username for u in users], wallet_ids=wallet_ids)
 
 
-def analyze() -> None:
-    """Statistics and hint bits for the freshly seeded rows (VACUUM ANALYZE), then a checkpoint,
-    so that a level's first seconds do not pay for the seeding: setting hint bits on first read
-    and full-page images in the WAL after a checkpoint the seeding's WAL volume triggered."""
+def settle() -> None:
+    """Before each level: VACUUM ANALYZE, then a checkpoint (pgbench, too, vacuums before each
+    run). A level then does not pay for what ran before it: the seeding's rows without hint bits
+    or statistics, the dead row versions of the previous level's hundreds of thousands of wallet
+    updates (the machine's PostgreSQL may run without autovacuum), a checkpoint falling due."""
+    vacuum()
+    checkpoint()
+
+
+def vacuum() -> None:
+    """VACUUM ANALYZE the scratch database (before every run, as pgbench does by default)."""
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    checkpoint()
 
 
 def checkpoint() -> bool:

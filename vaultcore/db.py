@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.utils import CursorWrapper
 from psycopg import Cursor
 from psycopg._queries import PostgresQuery
@@ -46,8 +46,11 @@ def hot_path_cursor() -> CursorWrapper:
     is on. Only for fixed SQL text whose values are all parameters."""
     if not settings.DB_PREPARED_STATEMENTS:
         return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw: Any = _PreparingCursor(connection.connection)  # django-stubs type these as CursorWrapper
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    # The wrapper itself, not the ``connection`` proxy: each attribute of the proxy is a lookup in
+    # the thread's connection handler.
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    wrapper.close_if_health_check_failed()
+    wrapper.ensure_connection()
+    wrapper.validate_thread_sharing()
+    raw: Any = _PreparingCursor(wrapper.connection)  # django-stubs type these as CursorWrapper
+    return wrapper.make_debug_cursor(raw) if wrapper.queries_logged else wrapper.make_cursor(raw)
