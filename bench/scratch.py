@@ -139,10 +139,10 @@ def populate(*, prefix: str, count: int, balance: Decimal) -> Population:
 
 
 def settle() -> None:
-    """Before each level: VACUUM ANALYZE, then a checkpoint (pgbench, too, vacuums before each
-    run). A level then does not pay for what ran before it: the seeding's rows without hint bits
-    or statistics, the dead row versions of the previous level's hundreds of thousands of wallet
-    updates (the machine's PostgreSQL may run without autovacuum), a checkpoint falling due."""
+    """After seeding, and again before the HTTP level: VACUUM ANALYZE, then a checkpoint. A level
+    then does not pay for what ran before it: the seeding's rows without hint bits or statistics,
+    the dead row versions of the service level's hundreds of thousands of wallet updates (the
+    machine's PostgreSQL may run without autovacuum), a checkpoint falling due."""
     vacuum()
     checkpoint()
 
