@@ -3,7 +3,8 @@
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 
 from accounts.tests.factories import UserFactory
 from ledger.tests.factories import funded_wallet
@@ -65,3 +66,23 @@ def test_status_must_be_known() -> None:
     wallet = WalletFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
         Wallet.objects.filter(pk=wallet.pk).update(status="closed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_balance_updates_stay_on_their_page_and_write_no_index_entry() -> None:
+    """The table's fill factor (migration 0003) leaves room on every page, so a balance update is
+    heap-only (HOT). Without it, wallets created together fill their pages and most updates move
+    the row and insert into all five indexes (this test then fails: checked)."""
+    # given wallets created together (several pages' worth), committed
+    wallets = WalletFactory.create_batch(150, currency="USD")
+    every_third = [wallet.pk for wallet in wallets[::3]]
+    # when a third of them change balance in one transaction (nothing pruned in between)
+    with transaction.atomic(), connection.cursor() as cursor:
+        Wallet.objects.filter(pk__in=every_third).update(balance=F("balance") + Decimal("1.00"))
+        cursor.execute(
+            "SELECT pg_stat_get_xact_tuples_updated(%s::regclass), pg_stat_get_xact_tuples_hot_updated(%s::regclass)",
+            [Wallet._meta.db_table, Wallet._meta.db_table],
+        )
+        updated, heap_only = cursor.fetchone()
+    # then
+    assert (updated, heap_only) == (len(every_third), len(every_third))
