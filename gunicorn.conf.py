@@ -3,14 +3,18 @@ line win). Every value can be overridden with a ``GUNICORN_*`` variable.
 
 Sizing, measured with ``make bench`` (bench/RESULTS.md): a transfer request spends most of its
 time in Python (CPU) and a small part waiting for PostgreSQL, so processes — not threads — are
-what scales on N cores; a couple of threads per process cover the database waits.
-- ``workers``: 2 per core by default (``GUNICORN_WORKERS``). With PostgreSQL on the same machine
-  the database takes a share of the same cores.
-- ``threads``: 2 per worker (``GUNICORN_THREADS``). On the 2-core machine, 32 keep-alive clients:
-  4x2 p99 82-107 ms, 4x4 121-130 ms, 3x4 109-119 ms at the same throughput — more threads per
-  process only queue more requests behind one interpreter lock. Raise it when a deployment spends
-  request time waiting on the network (creating a Stripe deposit calls Stripe while the client
-  waits): workers x threads is how many such calls can be in flight at once.
+what scales on N cores, and one thread per process is the cheapest way to run them.
+- ``workers``: one per core plus one by default (``GUNICORN_WORKERS``): the extra process keeps
+  the cores busy while another waits for the database. With the database on another host each
+  request waits longer per round trip: raise it towards 2 per core.
+- ``threads``: 1 per worker (``GUNICORN_THREADS``). On the 2-core machine with PostgreSQL beside
+  the server, 32 keep-alive clients, interleaved 8-second runs: 3x1 and 2x1 answered 460-520
+  transfers/s (p99 80-115 ms) where 4x2 answered 400-430/s (p99 106-152 ms), and a request cost
+  2.0-2.5 ms of worker CPU against 2.9-3.3 ms — a second thread in a process hands the
+  interpreter lock back and forth on every database round trip, and more transactions in flight
+  make PostgreSQL's share dearer too. Raise it when a deployment spends request time waiting on
+  the network (creating a Stripe deposit calls Stripe while the client waits): workers x
+  threads is how many such calls can be in flight at once.
 - ``worker_class``: gthread with keep-alive connections spread evenly over the workers
   (vaultcore/gunicorn_workers.py; plain gthread left 30 of 32 connections on one worker).
 - Database connections: workers x threads persistent connections (``DB_CONN_MAX_AGE``); keep it
@@ -30,8 +34,8 @@ def _int(name: str, default: int) -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = _int("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count())
-threads = _int("GUNICORN_THREADS", 2)
+workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() + 1)
+threads = _int("GUNICORN_THREADS", 1)
 # gthread that spreads keep-alive connections evenly over the workers (vaultcore/gunicorn_workers.py).
 worker_class = "vaultcore.gunicorn_workers.BalancedThreadWorker"
 # Requests are short; a stuck one is killed and its worker replaced.
