@@ -72,7 +72,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--service-processes",
         type=int,
         default=os.cpu_count() or 1,
-        help="processes sharing the service level's threads (default: one per CPU, like a server's workers)",
+        help="processes the service level's clients are spread over as threads (default: one per CPU, like a "
+        "server's workers; 0: a process per client)",
     )
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py)")
     parser.add_argument("--no-wrk", action="store_true", help="use the asyncio/httpx load generator even if wrk exists")

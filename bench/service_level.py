@@ -1,19 +1,21 @@
-"""Service level: the real ``ledger.services.transfer_create`` called from N threads (spread
-over P processes, ``--service-processes``), no HTTP.
+"""Service level: the real ``ledger.services.transfer_create`` called by N concurrent clients,
+threads spread over P processes (``--service-processes``, default one per CPU), no HTTP.
 
 Same wallets and traffic shapes as the raw SQL ceiling; every thread has its own database
-connection (Django's per-thread connection), closed when the thread ends.
+connection (Django's per-thread connection), closed when the thread ends. With several
+processes, each sets up Django and loads its senders first; all then start together (a barrier),
+so no process runs alone while the others are still starting.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from django.db import connection
@@ -35,18 +37,23 @@ def _label(exc: Exception) -> str:
 
 
 def run(population: Population, *, shape: str, clients: int, seconds: float, processes: int = 1) -> RunResult:
-    """``clients`` threads in this process, or spread over ``processes`` processes (one Python
-    process runs one thread at a time: with several, the level is bound by the database and the
-    cores, as the server's workers are, rather than by one interpreter lock)."""
-    processes = max(1, min(processes, clients))
+    """``clients`` threads spread over ``processes`` processes (at most one per client; 0 means
+    one per client). One Python process runs one thread at a time: with one per CPU the level is
+    bound by the database and the cores, as the server's workers are. A process per client was
+    measured slower on 2 cores (bench/RESULTS.md, step 18)."""
+    processes = clients if processes <= 0 else max(1, min(processes, clients))
     if processes == 1:
         return _run_in_process(population, shape=shape, clients=clients, seconds=seconds)
     shares = [clients // processes + (1 if k < clients % processes else 0) for k in range(processes)]
-    start_at = time.time() + 3.0  # every process starts together, after its Django set-up
     context = multiprocessing.get_context("spawn")
-    with _children_use_this_server(), context.Pool(processes) as pool:
+    # One task per pool process: each holds its task at the barrier, so none can take a second.
+    barrier = context.Barrier(processes)
+    with (
+        _children_use_this_server(),
+        context.Pool(processes, initializer=_child_init, initargs=(barrier,)) as pool,
+    ):
         outcomes = pool.starmap(
-            _child, [(population, shape, share, seconds, 1000 * k, start_at) for k, share in enumerate(shares)]
+            _child, [(population, shape, share, seconds, 1000 * k) for k, share in enumerate(shares)], chunksize=1
         )
     latencies: list[float] = []
     errors: Counter[str] = Counter()
@@ -83,19 +90,39 @@ def _children_use_this_server() -> Iterator[None]:
         del os.environ["DATABASE_URL"]
 
 
+#: How long a process waits at the start barrier for the others (seconds): 32 processes setting up
+#: Django on 2 cores take ~20 s.
+START_TIMEOUT = 300.0
+_start_barrier: Any = None
+
+
+def _child_init(barrier: Any) -> None:
+    global _start_barrier
+    _start_barrier = barrier
+
+
 def _child(
-    population: Population, shape: str, clients: int, seconds: float, seed_base: int, start_at: float
+    population: Population, shape: str, clients: int, seconds: float, seed_base: int
 ) -> tuple[list[float], dict[str, int], float]:
     """One process of a multi-process service run (spawned: its own Django, its own connections)."""
     import django
 
-    configure()  # the parent's environment is inherited: same settings, same scratch database
-    django.setup()
-    time.sleep(max(0.0, start_at - time.time()))
-    latencies: list[float] = []
-    result = _run_in_process(
-        population, shape=shape, clients=clients, seconds=seconds, seed_base=seed_base, latencies_out=latencies
-    )
+    try:
+        configure()  # the parent's environment is inherited: same settings, same scratch database
+        django.setup()
+        latencies: list[float] = []
+        result = _run_in_process(
+            population,
+            shape=shape,
+            clients=clients,
+            seconds=seconds,
+            seed_base=seed_base,
+            latencies_out=latencies,
+            ready=lambda: _start_barrier.wait(START_TIMEOUT),
+        )
+    except BaseException:
+        _start_barrier.abort()  # the others stop waiting at once; the pool re-raises this error
+        raise
     return latencies, result.errors, result.seconds
 
 
@@ -107,12 +134,16 @@ def _run_in_process(
     seconds: float,
     seed_base: int = 0,
     latencies_out: list[float] | None = None,
+    ready: Callable[[], object] | None = None,
 ) -> RunResult:
+    """``ready`` is called once the senders are loaded, right before the clients start."""
     from accounts.models import User
     from ledger.services import transfer_create
 
     users = User.objects.in_bulk(population.user_ids)
     senders = [users[pk] for pk in population.user_ids]
+    if ready is not None:
+        ready()
 
     def operation(pair: Pair) -> str | None:
         try:
