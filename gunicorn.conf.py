@@ -8,13 +8,15 @@ what scales on N cores, and one thread per process is the cheapest way to run th
   the cores busy while another waits for the database. With the database on another host each
   request waits longer per round trip: raise it towards 2 per core.
 - ``threads``: 1 per worker (``GUNICORN_THREADS``). On the 2-core machine with PostgreSQL beside
-  the server, 32 keep-alive clients, interleaved 8-second runs: 3x1 and 2x1 answered 460-520
-  transfers/s (p99 80-115 ms) where 4x2 answered 400-430/s (p99 106-152 ms), and a request cost
-  2.0-2.5 ms of worker CPU against 2.9-3.3 ms — a second thread in a process hands the
-  interpreter lock back and forth on every database round trip, and more transactions in flight
-  make PostgreSQL's share dearer too. Raise it when a deployment spends request time waiting on
-  the network (creating a Stripe deposit calls Stripe while the client waits): workers x
-  threads is how many such calls can be in flight at once.
+  the server, 32 keep-alive clients, 8-second runs interleaved over the three traffic shapes
+  (bench/RESULTS.md, step 18): 3x1 averaged 499 transfers/s with a median p99 of 96 ms (24 runs),
+  2x1 472/s and 98 ms (24), 4x1 497/s and 102 ms, 2x2 450/s and 107 ms, the former 4x2 424/s and
+  119 ms (no run under 100 ms in 15); a request cost 2.6 ms of worker CPU against 3.2 ms with 4x2
+  — a second thread in a process hands the interpreter lock back and forth on every database
+  round trip, and more transactions in flight make PostgreSQL's share dearer too (1.1 against
+  1.4 ms per request). Raise it when a deployment spends request time waiting on the network
+  (creating a Stripe deposit calls Stripe while the client waits): workers x threads is how many
+  such calls can be in flight at once.
 - ``worker_class``: gthread with keep-alive connections spread evenly over the workers
   (vaultcore/gunicorn_workers.py; plain gthread left 30 of 32 connections on one worker).
 - Database connections: workers x threads persistent connections (``DB_CONN_MAX_AGE``); keep it

@@ -27,7 +27,8 @@ measured 100-240 ms pauses of every worker early in a run, each stalling the req
 flight. Before forking, the master loads the URLconf (views, serializers: what the first request
 would import) and calls :func:`gc.freeze`, so those objects are left out of every collection in
 the workers (the pattern the ``gc`` documentation gives for pre-forking servers; it also keeps
-copy-on-write pages shared). Full collections then walk ~13,000 objects: 4-25 ms.
+copy-on-write pages shared). Full collections then walk ~4,000-4,400 objects: 1-4 ms (measured
+with ``gc.callbacks`` in 3 single-threaded workers under 32 keep-alive clients; bench/RESULTS.md).
 
 The worker relies on gunicorn 27's ``ThreadWorker`` event loop (``notify`` at the top of each
 turn, then ``set_accept_enabled`` when ``_accepting`` differs from what it wants); the pin in
