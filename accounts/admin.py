@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -41,6 +42,11 @@ class UserAdminForm(forms.ModelForm):
                 "You may only change users below your own role, to roles below your own, and never yourself."
             )
         return role
+
+
+# Authority comes from ``User.role`` alone (``accounts.models.ROLE_ADMIN_PERMISSIONS``): groups
+# grant nothing, so they have no admin page.
+admin.site.unregister(Group)
 
 
 @admin.register(User)

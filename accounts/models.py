@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -11,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 class Role(models.TextChoices):
@@ -23,6 +26,33 @@ class Role(models.TextChoices):
 
 
 ROLE_WEIGHTS: dict[str, int] = {Role.SUPERUSER: 100, Role.ADMIN: 75, Role.STAFF: 50, Role.USER: 10}
+
+
+# Admin-site permissions of each role below superuser (which holds all): deny by default, each
+# role gets exactly the pages it needs. Changes go through admin actions that call services,
+# which apply their own role rules; "change" here only opens a model's edit form.
+_STAFF_ADMIN_PERMISSIONS = frozenset(
+    {
+        "accounts.view_user",
+        "wallets.view_wallet",
+        "ledger.view_ledgertransaction",
+        "ledger.view_ledgerentry",
+        "ledger.view_approvalrequest",
+        "ledger.add_approvalrequest",
+        "audit.view_auditevent",
+        "payments.view_reconciliationissue",
+    }
+)
+ROLE_ADMIN_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.STAFF: _STAFF_ADMIN_PERMISSIONS,
+    Role.ADMIN: _STAFF_ADMIN_PERMISSIONS
+    | {
+        "accounts.change_user",
+        "ledger.view_idempotencykey",
+        "payments.view_bankaccount",
+        "payments.view_stripeevent",
+    },
+}
 
 
 def role_weight(role: str) -> int:
@@ -112,27 +142,62 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.role == Role.SUPERUSER
 
     def has_perm(self, perm: str, obj: Any = None) -> bool:
-        """Superusers and admins hold every model permission; staff may view everything plus
-        whatever their groups grant. Money is never edited through permissions: admin pages
-        write through services, which apply their own role rules."""
+        """Admin-site permissions come from the role alone (``ROLE_ADMIN_PERMISSIONS``), deny by
+        default; groups and per-user permissions are not used. Superusers hold every permission."""
         if not self.is_active:
             return False
-        if self.has_role_at_least(Role.ADMIN):
-            return True
-        if self.is_staff and perm.partition(".")[2].startswith("view_"):
-            return True
-        return super().has_perm(perm, obj)
+        return self.is_superuser or perm in ROLE_ADMIN_PERMISSIONS.get(self.role, frozenset())
+
+    def has_perms(self, perm_list: Any, obj: Any = None) -> bool:
+        return all(self.has_perm(perm, obj) for perm in perm_list)
 
     def has_module_perms(self, app_label: str) -> bool:
-        if self.is_active and self.is_staff:
-            return True
-        return super().has_module_perms(app_label)
+        if not self.is_active:
+            return False
+        prefix = f"{app_label}."
+        return self.is_superuser or any(p.startswith(prefix) for p in ROLE_ADMIN_PERMISSIONS.get(self.role, ()))
+
+    def get_all_permissions(self, obj: Any = None) -> set[str]:
+        return set(ROLE_ADMIN_PERMISSIONS.get(self.role, ())) if self.is_active else set()
+
+    def get_session_auth_hash(self) -> str:
+        """Admin sessions end with the password AND with ``token_version``: logout-all, a password
+        change and every operator revocation end the user's Django sessions too."""
+        return self._session_hash(secret=None)
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
+
+    def _session_hash(self, *, secret: str | bytes | None) -> str:
+        value = f"{self.password}:{self.token_version}"
+        return salted_hmac("accounts.User.session", value, secret=secret, algorithm="sha256").hexdigest()
 
     def get_full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.middle_name, self.last_name) if part)
 
     def get_short_name(self) -> str:
         return self.first_name or self.username
+
+
+class IssuedRefreshToken(models.Model):
+    """A refresh token this server issued, by ``jti`` only: the token itself is never stored.
+
+    Rotation and logout set ``used_at`` with one conditional UPDATE, so a refresh token works
+    once even when two requests race. Rows are purged once ``expires_at`` has passed.
+    """
+
+    jti = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="issued_refresh_tokens")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"refresh token of user {self.user_id}"
 
 
 class RevokedAccessToken(models.Model):

@@ -21,7 +21,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
@@ -39,7 +38,7 @@ from accounts.exceptions import (
     WeakPassword,
 )
 from accounts.lock_objects import user_lock
-from accounts.models import RevokedAccessToken, Role, User, role_weight
+from accounts.models import IssuedRefreshToken, RevokedAccessToken, Role, User, role_weight
 from accounts.tokens import TOKEN_VERSION_CLAIM, VaultRefreshToken
 from audit.models import AuditAction
 from audit.services import audit_record
@@ -127,7 +126,7 @@ class TokenPair:
 
 
 def token_pair_issue(*, user: User) -> TokenPair:
-    """A new refresh token (recorded as outstanding) and its access token."""
+    """A new refresh token (its jti recorded as issued) and its access token."""
     refresh = VaultRefreshToken.for_user(user)
     return TokenPair(
         access=str(refresh.access_token),
@@ -144,26 +143,34 @@ def _refresh_token_parse(raw_refresh: str) -> VaultRefreshToken:
         raise RefreshTokenInvalid() from exc
 
 
-def token_refresh(*, raw_refresh: str) -> TokenPair:
-    """Rotate a refresh token: blacklist it and issue a new pair, exactly once.
+def _refresh_token_use(*, jti: str, user_id: int) -> bool:
+    """Mark an issued refresh token used; True for exactly one caller, however many race.
 
-    Single use holds under concurrency because the blacklist row is a plain INSERT on a
-    unique column (BlacklistedToken.token is one-to-one): a second transaction waits for the
-    first and then fails with IntegrityError, which is answered 401 ``token_not_valid``.
+    One conditional UPDATE: a concurrent second transaction waits for the first's row lock, then
+    re-checks ``used_at IS NULL`` on the committed row and updates nothing.
+    """
+    updated = IssuedRefreshToken.objects.filter(jti=jti, user_id=user_id, used_at__isnull=True).update(
+        used_at=timezone.now()
+    )
+    return updated == 1
+
+
+def token_refresh(*, raw_refresh: str) -> TokenPair:
+    """Rotate a refresh token: mark it used and issue a new pair, exactly once.
+
+    Keeps: a refresh token is accepted at most once (also under concurrent use; the loser gets
+    401 ``token_not_valid``), and never for a revoked or inactive user.
     """
     refresh = _refresh_token_parse(raw_refresh)
-    jti = refresh[jwt_settings.JTI_CLAIM]
+    try:
+        user_id = int(refresh.get(jwt_settings.USER_ID_CLAIM))
+    except (TypeError, ValueError):
+        raise RefreshTokenInvalid() from None
     with transaction.atomic(durable=True):
-        outstanding = OutstandingToken.objects.filter(jti=jti).first()
-        if outstanding is None:
+        if not _refresh_token_use(jti=refresh[jwt_settings.JTI_CLAIM], user_id=user_id):
             raise RefreshTokenInvalid()
-        try:
-            with transaction.atomic():
-                BlacklistedToken.objects.create(token=outstanding)
-        except IntegrityError:
-            raise RefreshTokenInvalid() from None
-        user = User.objects.filter(pk=outstanding.user_id).first() if outstanding.user_id else None
-        if user is None or str(user.pk) != str(refresh.get(jwt_settings.USER_ID_CLAIM)):
+        user = User.objects.filter(pk=user_id).first()
+        if user is None:
             raise RefreshTokenInvalid()
         if not user.is_active or refresh.get(TOKEN_VERSION_CLAIM) != user.token_version:
             raise TokenRevoked()
@@ -172,7 +179,7 @@ def token_refresh(*, raw_refresh: str) -> TokenPair:
 
 def user_logout(*, user: User, access_token: Token | None, raw_refresh: str | None) -> None:
     """End this session: the access token's jti is denylisted until it expires, and the
-    refresh token (when given and the caller's) is blacklisted."""
+    refresh token (when given and the caller's) is marked used."""
     with transaction.atomic(durable=True):
         if access_token is not None and access_token.get(jwt_settings.JTI_CLAIM):
             RevokedAccessToken.objects.bulk_create(
@@ -189,11 +196,8 @@ def user_logout(*, user: User, access_token: Token | None, raw_refresh: str | No
             try:
                 refresh = VaultRefreshToken(raw_refresh)  # type: ignore[arg-type]
             except TokenError:
-                refresh = None  # expired or already used: nothing left to end
-            if refresh is not None and str(refresh.get(jwt_settings.USER_ID_CLAIM)) == str(user.pk):
-                outstanding = OutstandingToken.objects.filter(jti=refresh[jwt_settings.JTI_CLAIM], user=user).first()
-                if outstanding is not None:
-                    BlacklistedToken.objects.bulk_create([BlacklistedToken(token=outstanding)], ignore_conflicts=True)
+                return  # expired or forged: nothing left to end
+            _refresh_token_use(jti=refresh[jwt_settings.JTI_CLAIM], user_id=user.pk)
 
 
 def _token_version_bump(user: User) -> None:
@@ -484,10 +488,10 @@ def superuser_bootstrap(
 
 
 def expired_tokens_purge() -> dict[str, int]:
-    """Delete denylisted access tokens and outstanding refresh tokens past their expiry
-    (blacklist rows go with them); expired tokens are refused by their ``exp`` anyway."""
+    """Delete denylisted access tokens and issued refresh-token records past their expiry;
+    expired tokens are refused by their ``exp`` anyway."""
     now = timezone.now()
     with transaction.atomic(durable=True):
         revoked, _ = RevokedAccessToken.objects.filter(expires_at__lt=now).delete()
-        outstanding, _ = OutstandingToken.objects.filter(expires_at__lt=now).delete()
-    return {"revoked_access_tokens": revoked, "outstanding_tokens": outstanding}
+        issued, _ = IssuedRefreshToken.objects.filter(expires_at__lt=now).delete()
+    return {"revoked_access_tokens": revoked, "issued_refresh_tokens": issued}

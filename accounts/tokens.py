@@ -2,16 +2,17 @@
 
 A token whose ``token_version`` is older than the user's is refused (see
 ``accounts.authentication``); bumping the version therefore revokes every token issued before.
+Refresh tokens are recorded by ``jti`` and expiry only (``IssuedRefreshToken``): no usable token
+is ever stored, so nothing in the database or the admin can be replayed.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
-from rest_framework_simplejwt.tokens import AccessToken, BlacklistMixin, RefreshToken
-
-if TYPE_CHECKING:
-    from accounts.models import User
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 TOKEN_VERSION_CLAIM = "token_version"  # noqa: S105 (a claim name)
 
@@ -21,31 +22,22 @@ class VaultAccessToken(AccessToken):
 
 
 class VaultRefreshToken(RefreshToken):
-    """Refresh token (type ``refresh``), recorded as outstanding and single use (rotation)."""
+    """Refresh token (type ``refresh``), recorded by jti and single use (rotation)."""
 
     access_token_class = VaultAccessToken
 
     @classmethod
     def for_user(cls, user: Any) -> VaultRefreshToken:
-        """A refresh token for ``user``; its access tokens inherit the ``token_version`` claim.
+        """A refresh token for ``user``, recorded as issued; its access tokens inherit the
+        ``token_version`` claim."""
+        from accounts.models import IssuedRefreshToken
 
-        The claim is set before the token is recorded as outstanding, so the stored copy matches.
-        """
-        token = super(BlacklistMixin, cls).for_user(user)  # Token.for_user: not recorded yet
+        token = cast(VaultRefreshToken, super().for_user(user))
         token[TOKEN_VERSION_CLAIM] = user.token_version
-        _record_outstanding(token, user)
+        IssuedRefreshToken.objects.create(
+            user=user,
+            jti=token[api_settings.JTI_CLAIM],
+            created_at=token.current_time,
+            expires_at=datetime_from_epoch(token["exp"]),
+        )
         return token
-
-
-def _record_outstanding(token: VaultRefreshToken, user: User) -> None:
-    from rest_framework_simplejwt.settings import api_settings
-    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
-    from rest_framework_simplejwt.utils import datetime_from_epoch
-
-    OutstandingToken.objects.create(
-        user=user,
-        jti=token[api_settings.JTI_CLAIM],
-        token=str(token),
-        created_at=token.current_time,
-        expires_at=datetime_from_epoch(token["exp"]),
-    )

@@ -1,9 +1,10 @@
 """Roles and their weights; Django's staff/superuser flags follow the role."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import IntegrityError
 
-from accounts.models import Role, User, role_weight
+from accounts.models import ROLE_ADMIN_PERMISSIONS, Role, User, role_weight
 from accounts.tests.factories import UserFactory
 
 
@@ -49,3 +50,39 @@ def test_database_rejects_an_unknown_role() -> None:
     user = UserFactory.create()
     with pytest.raises(IntegrityError):
         User.objects.filter(pk=user.pk).update(role="overlord")
+
+
+@pytest.mark.django_db
+def test_every_listed_admin_permission_exists() -> None:
+    existing = {
+        f"{app}.{codename}" for app, codename in Permission.objects.values_list("content_type__app_label", "codename")
+    }
+    listed = set().union(*ROLE_ADMIN_PERMISSIONS.values())
+    assert listed - existing == set()
+
+
+@pytest.mark.parametrize("role", [Role.USER, Role.STAFF, Role.ADMIN])
+def test_roles_hold_exactly_their_listed_admin_permissions(role: str) -> None:
+    # given a user of the role
+    user = User(username="x", role=role)
+    listed = ROLE_ADMIN_PERMISSIONS.get(role, frozenset())
+    # then the role's list decides alone, unknown permissions are denied
+    assert user.get_all_permissions() == set(listed)
+    assert all(user.has_perm(perm) for perm in listed)
+    assert not user.has_perm("accounts.delete_user")
+    assert not user.has_perm("sessions.view_session")
+    assert user.has_module_perms("accounts") == any(p.startswith("accounts.") for p in listed)
+    assert user.has_module_perms("sessions") is False
+
+
+def test_superusers_hold_every_permission_and_inactive_users_none() -> None:
+    assert User(role=Role.SUPERUSER).has_perm("anything.at_all")
+    assert not User(role=Role.SUPERUSER, is_active=False).has_perm("accounts.view_user")
+    assert not User(role=Role.ADMIN, is_active=False).has_module_perms("accounts")
+
+
+def test_the_session_hash_changes_with_the_token_version() -> None:
+    user = User(username="x", password="hash")
+    before = user.get_session_auth_hash()
+    user.token_version += 1
+    assert user.get_session_auth_hash() != before

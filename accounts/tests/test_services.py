@@ -9,11 +9,10 @@ import pytest
 from django.contrib.auth.hashers import make_password
 from django.db import connection
 from django.utils import timezone
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.exceptions import RefreshTokenInvalid, RoleChangeForbidden, TokenRevoked, UserActionForbidden
-from accounts.models import RevokedAccessToken, Role, User
+from accounts.models import IssuedRefreshToken, RevokedAccessToken, Role, User
 from accounts.tests.factories import DEFAULT_PASSWORD, AdminFactory, StaffFactory, SuperuserFactory, UserFactory
 
 
@@ -50,8 +49,8 @@ def test_concurrent_refresh_of_one_token_succeeds_exactly_once() -> None:
         thread.join(timeout=30)
     # then
     assert sorted(outcomes) == ["ok"] + ["refused"] * (threads_count - 1)
-    assert BlacklistedToken.objects.filter(token__user=user).count() == 1
-    assert OutstandingToken.objects.filter(user=user).count() == 2  # the original + one new pair
+    assert IssuedRefreshToken.objects.filter(user=user, used_at__isnull=False).count() == 1
+    assert IssuedRefreshToken.objects.filter(user=user).count() == 2  # the original + one new pair
 
 
 @pytest.mark.django_db
@@ -70,7 +69,7 @@ def test_refresh_after_revocation_is_token_revoked_and_not_blacklisted() -> None
     services.user_sessions_revoke(user=user)
     with pytest.raises(TokenRevoked):
         services.token_refresh(raw_refresh=raw_refresh)
-    assert BlacklistedToken.objects.count() == 0
+    assert IssuedRefreshToken.objects.filter(used_at__isnull=False).count() == 0
 
 
 @pytest.mark.django_db
@@ -107,13 +106,13 @@ def test_expired_tokens_purge_keeps_live_rows() -> None:
     RevokedAccessToken.objects.create(jti="old", user=user, expires_at=now - timedelta(seconds=1))
     RevokedAccessToken.objects.create(jti="live", user=user, expires_at=now + timedelta(minutes=5))
     services.token_pair_issue(user=user)
-    OutstandingToken.objects.create(user=user, jti="expired", token="x", expires_at=now - timedelta(days=1))
+    IssuedRefreshToken.objects.create(user=user, jti="expired", expires_at=now - timedelta(days=1))
     # when
     purged = services.expired_tokens_purge()
     # then
-    assert purged == {"revoked_access_tokens": 1, "outstanding_tokens": 1}
+    assert purged == {"revoked_access_tokens": 1, "issued_refresh_tokens": 1}
     assert list(RevokedAccessToken.objects.values_list("jti", flat=True)) == ["live"]
-    assert OutstandingToken.objects.count() == 1
+    assert IssuedRefreshToken.objects.count() == 1
 
 
 @pytest.mark.django_db

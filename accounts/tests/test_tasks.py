@@ -32,4 +32,4 @@ def test_purge_is_in_the_beat_schedule() -> None:
 
 @pytest.mark.django_db
 def test_purge_task_runs() -> None:
-    assert tasks.expired_tokens_purge.delay().get() == {"revoked_access_tokens": 0, "outstanding_tokens": 0}
+    assert tasks.expired_tokens_purge.delay().get() == {"revoked_access_tokens": 0, "issued_refresh_tokens": 0}
