@@ -15,7 +15,7 @@ from django.middleware.csrf import get_token
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser
 from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,7 +24,7 @@ from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.state import token_backend
 
 from accounts import selectors, services
-from accounts.authentication import enforce_csrf
+from accounts.authentication import enforce_csrf, enforce_same_origin
 from accounts.email_tokens import Purpose, email_token_read
 from accounts.exceptions import InvalidEmailToken
 from accounts.models import User
@@ -143,8 +143,10 @@ class RegisterApi(PublicApi):
 
 
 class LoginApi(PublicApi):
-    parser_classes = [DecimalJSONParser, FormParser, MultiPartParser]
+    # JSON and form bodies only: a multipart body (files) is refused before it is read.
+    parser_classes = [DecimalJSONParser, FormParser]
     throttle_classes = AUTH_THROTTLES
+    throttle_name = "login"  # shares its limits with the admin's log-in form
 
     def throttle_account(self, request: Request) -> str | None:
         return _data_field(request, "username")
@@ -161,6 +163,7 @@ class LoginApi(PublicApi):
         "`authentication_failed`. Sets `access_token`, `refresh_token` (path `/api/v1/auth/`) and `csrftoken`.",
     )
     def post(self, request: Request) -> Response:
+        enforce_same_origin(request)
         serializer = LoginInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = services.user_authenticate(request=request._request, **serializer.validated_data)
@@ -192,6 +195,7 @@ class RefreshApi(PublicApi):
         "two concurrent refreshes, gets 401 `token_not_valid`. By cookie, the CSRF check applies.",
     )
     def post(self, request: Request) -> Response:
+        enforce_same_origin(request)
         raw, from_cookie = _raw_refresh(request)
         if raw is None:
             raise NotAuthenticated("No refresh token was provided.")

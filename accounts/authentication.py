@@ -47,6 +47,32 @@ def enforce_csrf(request: Request | HttpRequest) -> None:
         raise exceptions.PermissionDenied(f"CSRF Failed: {reason}")
 
 
+def _origin_trusted(origin: str, trusted: str) -> bool:
+    """``origin`` equals a CSRF_TRUSTED_ORIGINS entry, or matches its ``*.`` subdomain pattern."""
+    if origin == trusted:
+        return True
+    scheme, _, netloc = trusted.partition("://")
+    if not netloc.startswith("*."):
+        return False
+    origin_scheme, _, origin_netloc = origin.partition("://")
+    return origin_scheme == scheme and origin_netloc.endswith(netloc[1:])
+
+
+def enforce_same_origin(request: Request) -> None:
+    """Refuse a cookie-setting request that another site's page sent (log-in CSRF).
+
+    Browsers send ``Origin`` on every cross-site POST; API clients that are not browsers send
+    none and pass. Allowed: this server's own origin and CSRF_TRUSTED_ORIGINS.
+    """
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        return
+    own = f"{request.scheme}://{request.get_host()}"
+    if origin == own or any(_origin_trusted(origin, trusted) for trusted in settings.CSRF_TRUSTED_ORIGINS):
+        return
+    raise exceptions.PermissionDenied("Requests from this origin may not log in (cookies would be set).")
+
+
 @functools.cache
 def _user_query() -> tuple[str, list[str]]:
     """SQL text (built once per process) loading a user and "is this jti on the denylist"."""

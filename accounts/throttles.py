@@ -20,6 +20,7 @@ import logging
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework import throttling
 from rest_framework.request import Request
@@ -47,22 +48,34 @@ class _LiveRateMixin(throttling.SimpleRateThrottle):
             return super().allow_request(request, view)
 
 
+def _endpoint(view: Any) -> str:
+    """The counters' name of an endpoint: ``throttle_name`` when endpoints share limits."""
+    return str(getattr(view, "throttle_name", type(view).__name__))
+
+
+class _LockoutLogMixin(_LiveRateMixin):
+    def throttle_failure(self) -> bool:
+        """A lock-out on an authentication endpoint is logged (the key holds an IP or a hash)."""
+        logger.warning("authentication lock-out: %s limit reached (%s)", self.scope, self.key)
+        return False
+
+
 class UserRateThrottle(_LiveRateMixin, throttling.UserRateThrottle):
     """General per-user limit (anonymous callers are counted per IP)."""
 
     scope = "user"
 
 
-class AuthIPThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
+class AuthIPThrottle(_LockoutLogMixin, throttling.SimpleRateThrottle):
     """Strict limit per client IP on authentication endpoints, per endpoint."""
 
     scope = "auth_ip"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
-        return self.cache_format % {"scope": f"{self.scope}:{type(view).__name__}", "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": f"{self.scope}:{_endpoint(view)}", "ident": self.get_ident(request)}
 
 
-class AuthAccountThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
+class AuthAccountThrottle(_LockoutLogMixin, throttling.SimpleRateThrottle):
     """Strict limit per targeted account on authentication endpoints, per endpoint.
 
     The view names the account with ``throttle_account(request)`` (a username, an email or a
@@ -77,7 +90,29 @@ class AuthAccountThrottle(_LiveRateMixin, throttling.SimpleRateThrottle):
         if not account:
             return None
         digest = hashlib.sha256(str(account).strip().lower().encode()).hexdigest()[:32]
-        return self.cache_format % {"scope": f"{self.scope}:{type(view).__name__}", "ident": digest}
+        return self.cache_format % {"scope": f"{self.scope}:{_endpoint(view)}", "ident": digest}
 
 
 AUTH_THROTTLES = [UserRateThrottle, AuthIPThrottle, AuthAccountThrottle]
+
+
+class _LoginEndpoint:
+    """The log-in as a throttled endpoint outside DRF (the admin's form): the API log-in's name,
+    so both forms of log-in count against one budget per IP and per account."""
+
+    throttle_name = "login"
+
+    def __init__(self, account: str | None) -> None:
+        self.account = account
+
+    def throttle_account(self, request: HttpRequest) -> str | None:
+        return self.account
+
+
+def login_throttle_wait(request: HttpRequest, *, account: str | None) -> float | None:
+    """Count one log-in attempt; None when allowed, else the seconds to wait."""
+    endpoint = _LoginEndpoint(account or None)
+    for throttle in (AuthIPThrottle(), AuthAccountThrottle()):
+        if not throttle.allow_request(request, endpoint):  # type: ignore[arg-type]
+            return throttle.wait() or 1.0
+    return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 import jwt
 import pytest
@@ -149,7 +150,11 @@ def test_login_returns_tokens_in_the_body_and_cookies(api_client: APIClient) -> 
 
 def test_login_accepts_the_email_in_any_case_and_form_encoding(api_client: APIClient) -> None:
     user = UserFactory.create(username="bob", email="Bob@Example.com")
-    response = api_client.post(TOKEN, {"username": "BOB@example.COM", "password": DEFAULT_PASSWORD})
+    response = api_client.post(
+        TOKEN,
+        urlencode({"username": "BOB@example.COM", "password": DEFAULT_PASSWORD}),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert response.status_code == 200
     assert bearer(response.json()["access"]).get(ME).json()["username"] == user.username
 
@@ -469,10 +474,10 @@ def test_change_password_returns_fresh_working_tokens() -> None:
     assert bearer(fresh["access"]).get(ME).status_code == 200
     assert response.cookies["access_token"].value == fresh["access"]
     assert bearer(tokens["access"]).get(ME).status_code == 401
-    assert APIClient().post(TOKEN, {"username": user.username, "password": DEFAULT_PASSWORD}).status_code == 401
-    assert (
-        APIClient().post(TOKEN, {"username": user.username, "password": "a-brand-new-passphrase-77"}).status_code == 200
-    )
+    old = {"username": user.username, "password": DEFAULT_PASSWORD}
+    new = {"username": user.username, "password": "a-brand-new-passphrase-77"}
+    assert APIClient().post(TOKEN, old, format="json").status_code == 401
+    assert APIClient().post(TOKEN, new, format="json").status_code == 200
 
 
 def test_change_password_with_wrong_old_password_is_400_and_changes_nothing() -> None:
@@ -502,3 +507,69 @@ def test_refresh_of_a_deactivated_user_is_refused() -> None:
     User.objects.filter(pk=user.pk).update(is_active=False)
     response = APIClient().post(REFRESH, {"refresh": tokens["refresh"]}, format="json")
     assert response.status_code == 401
+
+
+# --- Log-in CSRF: no cookie-setting log-in from another site's page ----------------------------
+def test_a_cross_site_form_login_is_refused_and_sets_no_cookie(api_client: APIClient) -> None:
+    # given the attacker's page posting a form with the attacker's credentials
+    attacker = UserFactory.create()
+    # when the victim's browser sends it
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        urlencode({"username": attacker.username, "password": DEFAULT_PASSWORD}),
+        content_type="application/x-www-form-urlencoded",
+        HTTP_ORIGIN="https://evil.example",
+    )
+    # then nothing logs the victim in
+    assert response.status_code == 403
+    assert error_code(response) == "permission_denied"
+    assert "access_token" not in response.cookies and "refresh_token" not in response.cookies
+
+
+@pytest.mark.parametrize("origin", [None, "http://testserver", "https://app.example.com", "https://eu.example.org"])
+def test_login_from_no_origin_our_own_or_a_trusted_one_works(api_client: APIClient, settings, origin) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.example.org"]
+    user = UserFactory.create()
+    extra = {} if origin is None else {"HTTP_ORIGIN": origin}
+    response = api_client.post(
+        "/api/v1/auth/token/", {"username": user.username, "password": DEFAULT_PASSWORD}, format="json", **extra
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("origin", ["null", "https://example.org.evil.example", "http://app.example.com"])
+def test_login_from_an_untrusted_origin_is_refused(api_client: APIClient, settings, origin) -> None:
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.example.org"]
+    user = UserFactory.create()
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"username": user.username, "password": DEFAULT_PASSWORD},
+        format="json",
+        HTTP_ORIGIN=origin,
+    )
+    assert response.status_code == 403
+
+
+def test_a_cross_site_refresh_is_refused(api_client: APIClient) -> None:
+    tokens = login(api_client, UserFactory.create())
+    response = APIClient().post(
+        "/api/v1/auth/refresh/", {"refresh": tokens["refresh"]}, format="json", HTTP_ORIGIN="https://evil.example"
+    )
+    assert response.status_code == 403
+    assert "access_token" not in response.cookies
+
+
+# --- The public log-in reads JSON and form bodies only -----------------------------------------
+def test_a_multipart_login_is_refused_without_reading_the_file(api_client: APIClient) -> None:
+    # given a 20 MB file part
+    body = (
+        '--b\r\nContent-Disposition: form-data; name="username"\r\n\r\nalice\r\n'
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n'
+        + "x" * (20 * 1024 * 1024)
+        + "\r\n--b--\r\n"
+    )
+    # when
+    response = api_client.generic("POST", "/api/v1/auth/token/", body, content_type="multipart/form-data; boundary=b")
+    # then
+    assert response.status_code == 415
+    assert error_code(response) == "unsupported_media_type"

@@ -3,13 +3,15 @@ per-user limit, 429 ``throttled`` with ``Retry-After``, and ``off``."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.tests.conftest import bearer, error_code, login
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, SuperuserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +141,51 @@ def test_with_the_shared_cache_unreachable_throttles_still_limit_and_never_error
     statuses = [client.get("/api/v1/users/me/").status_code for _ in range(4)]
     # then: no 500; the per-process fallback still counts
     assert statuses == [200, 200, 200, 429]
+
+
+# --- The admin's log-in form has the same limits, counted together with the API log-in --------
+def _admin_login(client: Client, username: str, password: str) -> int:
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password}).status_code
+
+
+def test_admin_login_is_throttled_and_locked_out_attempts_are_logged(settings, caplog) -> None:
+    # given the production default rates and a superuser
+    _rates(settings, auth_ip="10/min", auth_account="10/min")
+    superuser = SuperuserFactory.create()
+    client = Client()
+    # when 40 wrong passwords are tried, then the right one
+    with caplog.at_level(logging.WARNING, logger="accounts.throttles"):
+        wrong = [_admin_login(client, superuser.username, f"guess-{i}") for i in range(40)]
+        right = client.post(
+            "/admin/login/?next=/admin/", {"username": superuser.username, "password": DEFAULT_PASSWORD}
+        )
+    # then the 11th attempt on is refused without checking the password, the right one included
+    assert wrong == [200] * 10 + [429] * 30
+    assert right.status_code == 429 and int(right["Retry-After"]) > 0
+    assert "_auth_user_id" not in client.session
+    assert any("lock-out" in record.getMessage() for record in caplog.records)
+
+
+def test_admin_and_api_login_share_the_per_account_budget(settings) -> None:
+    # given
+    _rates(settings, auth_account="4/min")
+    staff = StaffFactory.create()
+    # when two attempts go to the API and two to the admin, from different addresses
+    api = [
+        APIClient(REMOTE_ADDR=f"10.1.0.{i}")
+        .post("/api/v1/auth/token/", {"username": staff.username, "password": "x"}, format="json")
+        .status_code
+        for i in range(2)
+    ]
+    admin = [_admin_login(Client(REMOTE_ADDR=f"10.2.0.{i}"), staff.username, "x") for i in range(3)]
+    # then the fifth attempt on the account is refused
+    assert api == [401, 401]
+    assert admin == [200, 200, 429]
+
+
+def test_admin_login_form_still_logs_in_below_the_limit(settings) -> None:
+    _rates(settings, auth_ip="10/min", auth_account="10/min")
+    staff = StaffFactory.create()
+    client = Client()
+    assert _admin_login(client, staff.username, "wrong") == 200
+    assert _admin_login(client, staff.username, DEFAULT_PASSWORD) == 302
