@@ -52,6 +52,8 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 # are opened lazily per thread after the fork, never shared between processes.
 preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+# Access-log lines never carry a usable token from a URL (email links put it in ``token=``).
+logger_class = "vaultcore.gunicorn_logging.RedactingLogger"
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 

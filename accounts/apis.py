@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.middleware.csrf import get_token
+from django.views.generic import TemplateView
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotAuthenticated, NotFound
@@ -331,8 +332,7 @@ class ResetPasswordConfirmApi(PublicApi):
     throttle_classes = AUTH_THROTTLES
 
     def throttle_account(self, request: Request) -> str | None:
-        token = request.query_params.get("token") if request.method == "GET" else _data_field(request, "token")
-        user_id = _email_token_user_id(token, Purpose.RESET_PASSWORD)
+        user_id = _email_token_user_id(_data_field(request, "token"), Purpose.RESET_PASSWORD)
         return str(user_id) if user_id else None
 
     @extend_schema(
@@ -346,22 +346,6 @@ class ResetPasswordConfirmApi(PublicApi):
         serializer.is_valid(raise_exception=True)
         services.password_reset_confirm(**serializer.validated_data)
         return Response({"detail": "Your password has been reset. Please log in again."})
-
-    @extend_schema(
-        tags=_AUTH_TAG,
-        parameters=[_TOKEN_PARAM],
-        responses={
-            200: DetailOutputSerializer,
-            **error_responses(400, s400="`invalid_token`: invalid, expired or used."),
-        },
-        summary="Check a reset link's token without using it (the link target by default)",
-        description="Answers 200 while the token can still be used; then POST it with `new_password`.",
-    )
-    def get(self, request: Request) -> Response:
-        query = TokenQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        services.password_reset_token_check(token=query.validated_data["token"])
-        return Response({"detail": "This reset link is valid. POST it here with new_password."})
 
 
 class RequestEmailChangeApi(APIView):
@@ -494,3 +478,12 @@ class UserRoleApi(APIView):
         serializer.is_valid(raise_exception=True)
         user = services.user_role_change(acting_user=request.user, user=target, role=serializer.validated_data["role"])  # type: ignore[arg-type]
         return Response(UserSerializer(user).data)
+
+
+# --- Pages ---------------------------------------------------------------------------------------
+class ResetPasswordPage(TemplateView):
+    """The reset link's default target (without FRONTEND_URL): a form whose script reads the token
+    from the URL fragment and POSTs it to ``reset-password-confirm``; the server never sees it."""
+
+    template_name = "accounts/reset_password.html"
+    http_method_names = ["get", "head"]

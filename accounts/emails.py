@@ -1,8 +1,9 @@
 """Account emails: rendered from ``templates/emails/`` (text + HTML), sent through Django's
 email API (console in development, django-anymail in production). Called from Celery tasks only.
 
-Links point at ``FRONTEND_URL`` when set, else at this API's own GET endpoints on
-``PUBLIC_BASE_URL`` — never at a request's Host header.
+Links point at ``FRONTEND_URL`` when set, else at this server's own pages on ``PUBLIC_BASE_URL``
+— never at a request's Host header. A password-reset token travels in the URL fragment, which
+browsers never send to a server, so no access log or proxy ever records a usable one.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ _FRONTEND_PATHS = {
 }
 _API_ROUTES = {
     Purpose.VERIFY_EMAIL: "auth-verify-email",
-    Purpose.RESET_PASSWORD: "auth-reset-password-confirm",
+    Purpose.RESET_PASSWORD: "reset-password-page",
     Purpose.CHANGE_EMAIL: "auth-confirm-email-change",
 }
+# Purposes whose link only shows a form: the token goes in the fragment, not the query.
+_FRAGMENT_PURPOSES = frozenset({Purpose.RESET_PASSWORD})
 
 
 def email_link(*, purpose: Purpose, token: str) -> str:
@@ -36,7 +39,8 @@ def email_link(*, purpose: Purpose, token: str) -> str:
         base = settings.FRONTEND_URL + _FRONTEND_PATHS[purpose]
     else:
         base = settings.PUBLIC_BASE_URL + reverse(_API_ROUTES[purpose])
-    return f"{base}?{urlencode({'token': token})}"
+    separator = "#" if purpose in _FRAGMENT_PURPOSES else "?"
+    return f"{base}{separator}{urlencode({'token': token})}"
 
 
 def _send(*, template: str, to: str, context: dict[str, Any]) -> None:

@@ -242,10 +242,12 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 
 
 def password_reset_request(*, email: str) -> None:
-    """Email a reset link when an active account has this address; silent otherwise."""
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
-    if user is not None:
-        transaction.on_commit(partial(tasks.password_reset_email_send.delay, user.pk))
+    """Queue a reset email for ``email``; the task finds the active account, if any.
+
+    The request does the same work whether or not the address belongs to anyone (no query, one
+    queued task), so neither the answer nor its timing reveals which accounts exist.
+    """
+    transaction.on_commit(partial(tasks.password_reset_email_send.delay, email))
 
 
 def password_reset_confirm(*, token: str, new_password: str) -> User:
@@ -262,15 +264,6 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
         user.token_version += 1
         user.save(update_fields=["password", "token_version"])
     logger.info("password reset: user id=%s", user.pk)
-    return user
-
-
-def password_reset_token_check(*, token: str) -> User:
-    """Is this reset link still usable? (Read-only: the link stays valid.)"""
-    claims = email_token_read(token=token, purpose=Purpose.RESET_PASSWORD)
-    user = User.objects.filter(pk=claims.user_id, is_active=True).first()
-    if user is None or not email_token_matches(user=user, purpose=Purpose.RESET_PASSWORD, claims=claims):
-        raise InvalidEmailToken()
     return user
 
 

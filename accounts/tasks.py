@@ -34,8 +34,9 @@ def verification_email_send(user_id: int) -> None:
 
 
 @shared_task(autoretry_for=_RETRYABLE, retry_backoff=True, retry_backoff_max=600, retry_jitter=True, max_retries=6)
-def password_reset_email_send(user_id: int) -> None:
-    user = _active_user(user_id)
+def password_reset_email_send(email: str) -> None:
+    """Send the reset link to the active account with this address; nothing for an unknown one."""
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is not None:
         emails.password_reset_email_send(user=user)
 

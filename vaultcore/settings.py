@@ -267,7 +267,10 @@ LOG_LEVEL: str = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "vaultcore.log_context.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "vaultcore.log_context.RequestIdFilter"},
+        "redact_secrets": {"()": "vaultcore.log_context.RedactSecretsFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -279,7 +282,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
         }
     },

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.apis import ResetPasswordPage
 from accounts.urls import auth_urlpatterns
 from vaultcore.health import HealthzApi, ReadyzApi
 
@@ -22,4 +23,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("reset-password/", ResetPasswordPage.as_view(), name="reset-password-page"),
 ]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from accounts import tasks
+from accounts.email_tokens import Purpose, email_token_make
 from accounts.models import User
 from accounts.tests.conftest import bearer, error_attr, error_code, login
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -29,7 +34,8 @@ def _link(message: Any) -> str:
 
 
 def _token(link: str) -> str:
-    return parse_qs(urlsplit(link).query)["token"][0]
+    parts = urlsplit(link)
+    return parse_qs(parts.query or parts.fragment)["token"][0]
 
 
 def _path_and_query(link: str) -> str:
@@ -137,8 +143,6 @@ def test_bad_verification_tokens_are_400(api_client: APIClient, token: str) -> N
 
 
 def test_a_reset_token_is_not_a_verification_token(api_client: APIClient) -> None:
-    from accounts.email_tokens import Purpose, email_token_make
-
     user = UserFactory.create(is_email_verified=False)
     token = email_token_make(user=user, purpose=Purpose.RESET_PASSWORD)
     response = api_client.get("/api/v1/auth/verify-email/", {"token": token})
@@ -186,9 +190,11 @@ def test_password_reset_link_works_once_and_revokes_every_token(
     message = mail.outbox[0]
     assert "Reset your" in message.subject
     link = _link(message)
-    assert link.startswith("http://127.0.0.1:8000/api/v1/auth/reset-password-confirm/?token=")
+    # the token is in the fragment, which a browser never sends: the page's GET carries none
+    assert link.startswith("http://127.0.0.1:8000/reset-password/#token=")
     token = _token(link)
-    assert api_client.get(_path_and_query(link)).status_code == 200  # checking does not use it up
+    page = api_client.get(urlsplit(link).path)
+    assert page.status_code == 200 and "new_password" in page.content.decode()
     # when
     first = api_client.post(
         "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": NEW_PASSWORD}, format="json"
@@ -202,7 +208,6 @@ def test_password_reset_link_works_once_and_revokes_every_token(
     assert first.status_code == 200
     assert second.status_code == 400
     assert error_code(second) == "invalid_token"
-    assert api_client.get(_path_and_query(link)).status_code == 400
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD)
     assert bearer(old_tokens["access"]).get("/api/v1/users/me/").status_code == 401
@@ -240,6 +245,48 @@ def test_password_reset_refuses_a_weak_password_and_keeps_the_link_usable(
         "/api/v1/auth/reset-password-confirm/", {"token": token, "new_password": NEW_PASSWORD}, format="json"
     )
     assert ok.status_code == 200
+
+
+def test_a_reset_token_cannot_be_used_or_checked_through_a_get(api_client: APIClient) -> None:
+    # given a valid reset token, as someone reading a log of GET requests would have it
+    user = UserFactory.create()
+    token = email_token_make(user=user, purpose=Purpose.RESET_PASSWORD)
+    # when
+    response = api_client.get("/api/v1/auth/reset-password-confirm/", {"token": token})
+    # then
+    assert response.status_code == 405
+    assert error_code(response) == "method_not_allowed"
+
+
+def test_reset_links_to_the_front_end_carry_the_token_in_the_fragment(
+    api_client: APIClient, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.FRONTEND_URL = "https://app.example.com"
+    user = UserFactory.create()
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/v1/auth/forgot-password/", {"email": user.email}, format="json")
+    link = _link(mail.outbox[0])
+    assert link.startswith("https://app.example.com/reset-password#token=")
+    assert urlsplit(link).query == ""
+
+
+def test_forgot_password_does_the_same_work_for_known_and_unknown_addresses(
+    api_client: APIClient, django_capture_on_commit_callbacks
+) -> None:
+    # given
+    UserFactory.create(email="known@example.com")
+    queued: list[tuple] = []
+    # when both requests run, recording the queries each makes and the tasks each queues
+    with mock.patch.object(tasks.password_reset_email_send, "delay", side_effect=lambda *a: queued.append(a)):
+        runs = []
+        for address in ("known@example.com", "nobody@example.com"):
+            with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+                response = api_client.post("/api/v1/auth/forgot-password/", {"email": address}, format="json")
+            runs.append((response.status_code, response.content, len(queries)))
+    # then the answer is identical, no account is looked up, one task is queued for each
+    assert runs[0][:2] == runs[1][:2]
+    assert runs[0][2] == runs[1][2] == 0
+    assert queued == [("known@example.com",), ("nobody@example.com",)]
 
 
 def test_forgot_password_with_a_malformed_address_is_400(api_client: APIClient) -> None:

@@ -13,7 +13,8 @@ from accounts.tests.factories import UserFactory
 @pytest.mark.django_db
 def test_email_tasks_skip_inactive_users() -> None:
     user = UserFactory.create(is_active=False)
-    tasks.password_reset_email_send.delay(user.pk)
+    tasks.password_reset_email_send.delay(user.email)
+    tasks.password_reset_email_send.delay("nobody@example.com")
     tasks.verification_email_send.delay(user.pk)
     assert mail.outbox == []
 
