@@ -8,6 +8,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.validators import identifier_normalize
 
 
 class UsernameOrEmailBackend(ModelBackend):
@@ -23,6 +24,7 @@ class UsernameOrEmailBackend(ModelBackend):
     ) -> User | None:
         if not username or password is None:
             return None
+        username = identifier_normalize(username)
         lookup = {"email__iexact": username} if "@" in username else {"username__iexact": username}
         user = User.objects.filter(**lookup).first()
         if user is None:

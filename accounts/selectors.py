@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from accounts.validators import identifier_normalize
 
 
 def user_list(*, search: str | None = None) -> QuerySet[User]:
@@ -22,7 +23,7 @@ def user_list(*, search: str | None = None) -> QuerySet[User]:
 
 
 def user_get_by_username(*, username: str) -> User | None:
-    return User.objects.filter(username__iexact=username).first()
+    return User.objects.filter(username__iexact=identifier_normalize(username)).first()
 
 
 def user_get_by_email(*, email: str) -> User | None:

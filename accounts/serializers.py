@@ -3,10 +3,17 @@ own the rules (uniqueness, password strength, role hierarchy)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from accounts.models import Role, User
-from accounts.validators import UsernameValidator, validate_username_not_reserved
+from accounts.validators import (
+    UsernameValidator,
+    identifier_normalize,
+    validate_username_not_reserved,
+    validate_username_unambiguous,
+)
 
 NAME_MAX = 150
 PASSWORD_MAX = 128
@@ -32,8 +39,18 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
+class IdentifierField(serializers.CharField):
+    """A username or email as typed, in its canonical (NFKC) form before any validator runs."""
+
+    def to_internal_value(self, data: Any) -> str:
+        return identifier_normalize(super().to_internal_value(data))
+
+
 class RegisterInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, validators=[UsernameValidator(), validate_username_not_reserved])
+    username = IdentifierField(
+        max_length=150,
+        validators=[UsernameValidator(), validate_username_not_reserved, validate_username_unambiguous],
+    )
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False, write_only=True)
     first_name = serializers.CharField(max_length=NAME_MAX)
@@ -42,7 +59,7 @@ class RegisterInputSerializer(serializers.Serializer):
 
 
 class LoginInputSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="Username or email address.")
+    username = IdentifierField(max_length=254, help_text="Username or email address.")
     password = serializers.CharField(max_length=PASSWORD_MAX, trim_whitespace=False, write_only=True)
 
 

@@ -40,6 +40,7 @@ from accounts.exceptions import (
 from accounts.lock_objects import user_lock
 from accounts.models import IssuedRefreshToken, RevokedAccessToken, Role, User, role_weight
 from accounts.tokens import TOKEN_VERSION_CLAIM, VaultRefreshToken
+from accounts.validators import identifier_normalize
 from audit.models import AuditAction
 from audit.services import audit_record
 
@@ -81,6 +82,7 @@ def user_register(
     *, username: str, email: str, password: str, first_name: str, last_name: str, middle_name: str = ""
 ) -> User:
     """A new user (role ``user``, email unverified); the verification email leaves after commit."""
+    username = identifier_normalize(username)
     email = User.objects.normalize_email(email)
     candidate = User(username=username, email=email, first_name=first_name, last_name=last_name)
     _password_check(password=password, user=candidate, attr="password")

@@ -32,6 +32,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Role, User
+from accounts.validators import identifier_is_unambiguous, identifier_normalize
 from audit.models import AuditAction
 from audit.services import audit_record
 from ledger.exceptions import (
@@ -402,7 +403,9 @@ def transfer_create(
     """
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
-    identifier = recipient.strip()
+    identifier = identifier_normalize(recipient)
+    if not identifier_is_unambiguous(identifier):
+        raise RecipientNotFound("No user can be named like this: it mixes alphabets.")
     if identifier.lower() in (sender.username.lower(), sender.email.lower()):
         raise SelfTransfer()
     _require_verified_email(sender)

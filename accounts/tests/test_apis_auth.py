@@ -109,6 +109,12 @@ def test_register_ignores_role_and_flags_in_the_body(api_client: APIClient) -> N
         ("username", "a@b.c"),
         ("username", "me"),
         ("email", "not-an-email"),
+        ("username", "-alice"),  # read as a formula by spreadsheets
+        ("username", "+1234"),
+        ("username", "_x"),
+        ("username", "\u0430lice"),  # Cyrillic a + Latin "lice"
+        ("username", "\u03a9mega"),  # Greek Omega + Latin
+        ("username", "al\u0456ce"),  # Ukrainian i in a Latin name
     ],
 )
 def test_register_rejects_bad_or_oversized_fields_with_400(api_client: APIClient, field: str, value: str) -> None:
@@ -573,3 +579,30 @@ def test_a_multipart_login_is_refused_without_reading_the_file(api_client: APICl
     # then
     assert response.status_code == 415
     assert error_code(response) == "unsupported_media_type"
+
+
+# --- Look-alike usernames ------------------------------------------------------------------------
+def test_a_full_width_look_alike_is_the_same_username(api_client: APIClient) -> None:
+    # given
+    UserFactory.create(username="alice")
+    body = {"email": "other@example.com", "password": "a-long-enough-passphrase-1", "first_name": "A", "last_name": "B"}
+    # when someone registers the full-width form of the name
+    response = api_client.post("/api/v1/auth/register/", {**body, "username": "\uff41lice"}, format="json")
+    # then it folds into "alice", which is taken
+    assert response.status_code == 400
+    assert error_attr(response) == "username"
+    assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize("username", ["jos\u00e9", "\u0432\u0430\u0441\u044f", "\u5f20\u4f1f", "bob.smith-2"])
+def test_single_script_usernames_register(api_client: APIClient, username: str) -> None:
+    body = {"email": "n@example.com", "password": "a-long-enough-passphrase-1", "first_name": "A", "last_name": "B"}
+    response = api_client.post("/api/v1/auth/register/", {**body, "username": username}, format="json")
+    assert response.status_code == 201
+    assert response.json()["username"] == username
+
+
+def test_login_folds_a_full_width_username(api_client: APIClient) -> None:
+    UserFactory.create(username="alice")
+    response = api_client.post(TOKEN, {"username": "\uff41lice", "password": DEFAULT_PASSWORD}, format="json")
+    assert response.status_code == 200

@@ -193,6 +193,28 @@ def test_transfer_is_seen_from_each_side(alice: User, bob: User) -> None:
     assert received["description"] == "rent"
 
 
+def test_a_full_width_recipient_reaches_the_user_it_spells(alice: User, bob: User) -> None:
+    response = client_for(alice).post(
+        "/api/v1/transactions/transfer/", {"recipient": "\uff42ob", "currency": "USD", "amount": "1"}
+    )
+    assert response.status_code == 201
+    assert response.json()["counterparty"] == "bob"
+
+
+def test_a_look_alike_recipient_registered_before_the_rule_gets_nothing(alice: User, bob: User) -> None:
+    # given a mixed-script look-alike of bob that predates the username rule
+    impostor = UserFactory.create(username="b\u043eb")  # Cyrillic o
+    WalletFactory.create(user=impostor, currency="USD")
+    # when alice pays what looks like "bob"
+    response = client_for(alice).post(
+        "/api/v1/transactions/transfer/", {"recipient": "b\u043eb", "currency": "USD", "amount": "1"}
+    )
+    # then the payment is refused and nothing moves
+    assert response.status_code == 404
+    assert error_code(response) == "recipient_not_found"
+    assert LedgerTransaction.objects.filter(type="transfer").count() == 0
+
+
 @pytest.mark.parametrize(
     ("payload", "status", "code"),
     [
