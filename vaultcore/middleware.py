@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_urlconf, resolve
 from rest_framework import status
@@ -15,6 +16,7 @@ from vaultcore.errors import json_error
 from vaultcore.log_context import request_id_var
 
 logger = logging.getLogger("vaultcore.request")
+security_logger = logging.getLogger("django.security.DisallowedHost")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HTML_PREFIXES = ("/admin/", "/api/docs/")
@@ -100,4 +102,24 @@ class TrailingSlashMiddleware:
                 else:
                     request.path_info = path + "/"
                     request.path = request.path + "/"
+        return self.get_response(request)
+
+
+class AllowedHostMiddleware:
+    """A ``Host`` outside ALLOWED_HOSTS gets the contract's 400 on every path, in DEBUG too.
+
+    Django would raise DisallowedHost deeper in the stack and answer with its HTML page (in DEBUG
+    the technical page with the settings); checking first means no other code sees the request.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            request.get_host()
+        except DisallowedHost as exc:
+            # Django's own logger and message (the host is quoted with repr).
+            security_logger.warning("%s", exc)
+            return json_error(status.HTTP_400_BAD_REQUEST, "invalid_host", "The Host header is not allowed.")
         return self.get_response(request)

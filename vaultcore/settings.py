@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "vaultcore.middleware.RequestIdMiddleware",
+    "vaultcore.middleware.AllowedHostMiddleware",
     "vaultcore.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -216,6 +217,8 @@ if env.bool("USE_X_FORWARDED_PROTO", default=False):
     # Only behind a proxy that sets this header itself (see README, production section).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_FAILURE_VIEW = "vaultcore.errors.csrf_failure"
+# Error reports (the DEBUG technical page, error emails) hide DATABASE_URL/REDIS_URL credentials too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "vaultcore.exception_reporter.CredentialSafeExceptionReporterFilter"
 
 # --- REST framework, errors, schema ----------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,0 +1,89 @@
+"""Real server processes for tests that check the app from outside, over a socket."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(password: str = "") -> str:
+    """DATABASE_URL of the database this test uses (the test database under ``db``)."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "postgres", safe="") + (":" + quote(password, safe="") if password else "")
+    host = quote(db["HOST"] or "127.0.0.1", safe="")  # a socket directory becomes %2F...
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+def server_env(extra: dict[str, str]) -> dict[str, str]:
+    """The caller's environment without test-only settings, plus ``extra``."""
+    drop = ("PYTEST", "DJANGO_SETTINGS_MODULE", "REDIS_URL", "DEBUG", "SECURE_", "GUNICORN_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update({"DJANGO_SETTINGS_MODULE": "vaultcore.settings", "PYTHONUNBUFFERED": "1"})
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def running(argv: list[str], env: dict[str, str], port: int, log: Path) -> Iterator[None]:
+    """Start ``python argv`` and wait until it answers HTTP on ``port``; stop it afterwards."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [sys.executable, *argv], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers(port):
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "server did not start: " + log.read_text()
+                time.sleep(0.1)
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def request(
+    port: int, method: str, path: str, *, host: str = "127.0.0.1", body: str | None = None
+) -> tuple[int, dict[str, str], str]:
+    """One HTTP request on a new connection: (status, headers with lower-case names, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        headers = {"Host": host}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
+    finally:
+        conn.close()
