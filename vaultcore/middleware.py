@@ -20,6 +20,7 @@ security_logger = logging.getLogger("django.security.DisallowedHost")
 
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HTML_PREFIXES = ("/admin/", "/api/docs/")
+_CACHEABLE_API_PREFIXES = ("/api/schema/", "/api/docs/")
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 
@@ -123,3 +124,21 @@ class AllowedHostMiddleware:
             security_logger.warning("%s", exc)
             return json_error(status.HTTP_400_BAD_REQUEST, "invalid_host", "The Host header is not allowed.")
         return self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    """Every ``/api/`` response, errors included, carries ``Cache-Control: no-store``.
+
+    Tokens, balances and transactions must never be kept by a browser or a shared cache, and a
+    middleware cannot be forgotten by a new view. The schema and its docs page are the same public
+    document for everyone, so they stay cacheable.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not request.path.startswith(_CACHEABLE_API_PREFIXES):
+            response["Cache-Control"] = "no-store"
+        return response

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "vaultcore.middleware.RequestIdMiddleware",
+    "vaultcore.middleware.ApiNoStoreMiddleware",
     "vaultcore.middleware.AllowedHostMiddleware",
     "vaultcore.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -1,4 +1,4 @@
-"""vaultcore.middleware: disallowed hosts answer the contract's 400."""
+"""vaultcore.middleware: disallowed hosts answer the contract's 400; /api/ responses are no-store."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import Client, override_settings
 
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from vaultcore.tests import live_server
 
 INVALID_HOST = {
@@ -68,3 +69,53 @@ def test_a_disallowed_host_is_refused_by_a_real_debug_server_without_leaking_set
         # and an allowed host is still served
         status, _, _ = live_server.request(port, "GET", "/healthz", host="localhost")
         assert status == 200
+
+
+# --- Cache-Control ---------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_token_and_money_responses_are_no_store() -> None:
+    # given a user
+    user = UserFactory.create()
+    client = Client()
+
+    # when logging in and reading wallets
+    login = client.post(
+        "/api/v1/auth/token/",
+        {"username": user.username, "password": DEFAULT_PASSWORD},
+        content_type="application/json",
+    )
+    wallets = client.get("/api/v1/wallets/", HTTP_AUTHORIZATION=f"Bearer {login.json()['access']}")
+
+    # then neither may be stored by a browser or a proxy
+    assert login.status_code == 200
+    assert login["Cache-Control"] == "no-store"
+    assert wallets.status_code == 200
+    assert wallets["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "host", "status"),
+    [
+        ("GET", "/api/v1/wallets/", "testserver", 401),
+        ("POST", "/api/v1/auth/token/", "testserver", 400),
+        ("GET", "/api/v1/no-such-thing/", "testserver", 404),
+        ("DELETE", "/api/v1/auth/token/", "testserver", 405),
+        ("GET", "/api/v1/wallets/", "evil.example", 400),
+    ],
+)
+def test_api_error_responses_are_no_store(method: str, path: str, host: str, status: int) -> None:
+    response = Client().generic(method, path, data="{}", content_type="application/json", HTTP_HOST=host)
+
+    assert response.status_code == status
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_public_schema_stays_cacheable() -> None:
+    # The schema is one public document for every caller.
+    response = Client().get("/api/schema/")
+
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
