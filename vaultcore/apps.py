@@ -15,6 +15,6 @@ class VaultCoreConfig(AppConfig):
     def ready(self) -> None:
         if not settings.REDIS_URL:
             logger.info(
-                "REDIS_URL is not set: using the local-memory cache and running Celery tasks "
+                "REDIS_URL is not set: using the database cache and running Celery tasks "
                 "eagerly in-process (set REDIS_URL to use Redis and a Celery worker)."
             )

@@ -139,6 +139,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker, Celery -------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
+# The cache holds the throttle counters, so it must be shared by every worker process: Redis, or
+# without it the database cache (table created by migration vaultcore/0001). Never a per-process
+# cache, with which N workers would allow N times each limit.
+DATABASE_CACHE_TABLE = "vaultcore_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -149,7 +153,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "vaultcore"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": DATABASE_CACHE_TABLE,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="vaultcore"),
+            # Culling drops expired entries first; live counters only beyond this many keys.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None

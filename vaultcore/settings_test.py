@@ -19,7 +19,7 @@ os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_vaultcore_tests_only")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_vaultcore_settings_test_only")
 
 from vaultcore.settings import *  # noqa: F403
-from vaultcore.settings import DATABASES, env
+from vaultcore.settings import DATABASES, REDIS_URL, env
 
 # A distinct test database name lets two suites share one server (TEST_DATABASE_NAME).
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="") or None}
@@ -29,3 +29,8 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Deterministic tasks; the worker test starts a real Celery worker against Redis itself.
 CELERY_TASK_ALWAYS_EAGER = True
+if not REDIS_URL:
+    # A per-process cache keeps the suite fast and its query counts free of cache queries. Only
+    # here: test_settings proves production settings pick the database cache and that two server
+    # processes share its throttle counts.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "vaultcore-test"}}

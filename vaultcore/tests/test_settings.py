@@ -1,12 +1,16 @@
-"""Production start-up rules: secrets are required, `check --deploy` is clean."""
+"""Production start-up rules: secrets are required, `check --deploy` is clean, the cache is shared."""
 
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connection
+
+from vaultcore.tests import live_server
 
 BASE_DIR = Path(settings.BASE_DIR)
 
@@ -94,3 +98,63 @@ def test_development_mode_starts_without_secrets() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("True")
+
+
+@pytest.mark.parametrize("debug", ["False", "True"])
+def test_without_redis_the_cache_is_the_database_cache_shared_by_all_workers(debug: str) -> None:
+    # given production (or development) settings without REDIS_URL
+    code = "import django; django.setup(); from django.conf import settings; print(settings.CACHES['default'])"
+
+    # when Django starts
+    result = _run(["-c", code], {**PRODUCTION_ENV, "DEBUG": debug}, drop=("REDIS_URL",))
+
+    # then the throttle counters live in the database, not in each process
+    assert result.returncode == 0, result.stderr
+    assert "'BACKEND': 'django.core.cache.backends.db.DatabaseCache'" in result.stdout
+    assert "'LOCATION': 'vaultcore_cache'" in result.stdout
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_server_processes_share_the_throttle_count_without_redis(tmp_path: Path) -> None:
+    # given two gunicorn servers with production settings, no REDIS_URL, on this test database
+    # (migrated like any other: the cache table comes with the migrations), 4 log-ins a minute
+    prefix = f"throttle-test-{uuid.uuid4().hex}"
+    ports = [live_server.free_port(), live_server.free_port()]
+    base = {
+        **PRODUCTION_ENV,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "False",
+        "DATABASE_URL": live_server.database_url(),
+        "CACHE_KEY_PREFIX": prefix,
+        "THROTTLE_USER_RATE": "off",
+        "THROTTLE_AUTH_RATE": "4/min",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_ACCESSLOG": "",
+        "GUNICORN_LOGLEVEL": "warning",
+    }
+    argv = ["-m", "gunicorn", "-c", "gunicorn.conf.py", "vaultcore.wsgi:application"]
+    body = '{"username": "nobody", "password": "wrong-password"}'
+    try:
+        with (
+            live_server.running(
+                argv,
+                live_server.server_env({**base, "GUNICORN_BIND": f"127.0.0.1:{ports[0]}"}),
+                ports[0],
+                tmp_path / "a.log",
+            ),
+            live_server.running(
+                argv,
+                live_server.server_env({**base, "GUNICORN_BIND": f"127.0.0.1:{ports[1]}"}),
+                ports[1],
+                tmp_path / "b.log",
+            ),
+        ):
+            # when one client's log-ins alternate between the two processes
+            statuses = [live_server.request(port, "POST", "/api/v1/auth/token/", body=body)[0] for port in ports * 3]
+
+        # then the fifth and sixth are refused: each process saw the other's attempts
+        assert 429 not in statuses[:4], statuses
+        assert statuses[4:] == [429, 429], statuses
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM vaultcore_cache WHERE cache_key LIKE %s", [prefix + ":%"])
