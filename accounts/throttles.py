@@ -1,4 +1,4 @@
-"""Throttles backed by the cache (Redis when configured).
+"""Throttles backed by the shared cache (Redis when configured, else the database cache).
 
 - ``UserRateThrottle``: the general limit, per user (per IP when anonymous), ``THROTTLE_USER_RATE``.
 - ``AuthIPThrottle`` / ``AuthAccountThrottle``: the strict limit of log-in, refresh,
@@ -8,9 +8,10 @@
 Rates are read on every request (not frozen at import like DRF's class attribute), so settings
 overrides in tests take effect.
 
-Redis outages never turn into errors: when the shared cache is unreachable, a throttle keeps
+Cache outages never turn into errors: when the shared cache is unreachable, a throttle keeps
 counting in a per-process local-memory cache (a looser limit, never none) and logs a warning.
-Money correctness never depends on Redis.
+Money correctness never depends on the cache. Every lock-out on an authentication endpoint is
+logged at WARNING.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import logging
 from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
+from django.db import DatabaseError
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework import throttling
@@ -42,7 +44,7 @@ class _LiveRateMixin(throttling.SimpleRateThrottle):
     def allow_request(self, request: Request, view: Any) -> bool:
         try:
             return super().allow_request(request, view)
-        except (RedisError, OSError):
+        except (RedisError, OSError, DatabaseError):
             logger.warning("throttle %s: shared cache unreachable; counting in process memory", self.scope)
             self.cache = _FALLBACK_CACHE
             return super().allow_request(request, view)
