@@ -63,6 +63,12 @@ def _transaction_link(txn: LedgerTransaction | None) -> str:
     return format_html('<a href="{}">{} {}</a>', url, txn.type, txn.public_id)
 
 
+def _is_ascii_digits(value: str) -> bool:
+    """``[0-9]+`` only: ``str.isdigit`` also accepts superscripts and Arabic-Indic digits (``int()`` fails on
+    the first, reads the second)."""
+    return value.isascii() and value.isdigit()
+
+
 class WalletHistoryFilter(admin.SimpleListFilter):
     """``?wallet=<id>``: the transactions that debit or credit one wallet (its history)."""
 
@@ -71,13 +77,13 @@ class WalletHistoryFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         value = self.value()
-        return [(value, f"wallet #{value}")] if value and value.isdigit() else []
+        return [(value, f"wallet #{value}")] if value and _is_ascii_digits(value) else []
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()
         if not value:
             return queryset
-        if not value.isdigit():
+        if not _is_ascii_digits(value):
             return queryset.none()
         return queryset.filter(Q(debit_wallet_id=int(value)) | Q(credit_wallet_id=int(value)))
 
@@ -244,7 +250,7 @@ class AdjustmentProposalForm(forms.Form):
         raw: str = self.cleaned_data["wallet"].strip()
         parts = raw.split()
         qs = Wallet.objects.select_related("user").filter(kind=WalletKind.USER)
-        if len(parts) == 1 and parts[0].isdigit():
+        if len(parts) == 1 and _is_ascii_digits(parts[0]):
             wallet = qs.filter(pk=int(parts[0])).first()
         elif len(parts) == 2:
             wallet = qs.filter(user__username__iexact=parts[0], currency=parts[1].upper()).first()
@@ -365,7 +371,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         acting_user: User = request.user  # type: ignore[assignment]
         initial: dict[str, Any] = {"direction": Direction.CREDIT}
         wallet_id = request.GET.get("wallet", "")
-        if wallet_id.isdigit():
+        if _is_ascii_digits(wallet_id):
             initial["wallet"] = wallet_id
         form = AdjustmentProposalForm(request.POST if request.method == "POST" else None, initial=initial)
         if request.method == "POST" and form.is_valid():

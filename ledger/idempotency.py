@@ -43,7 +43,8 @@ from vaultcore.errors import DomainError, error_body, error_type_for
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
-_KEY_RE = re.compile(r"^[\x20-\x7e]{1,255}$")
+# fullmatch: ``$`` would also accept a key with a trailing newline.
+_KEY_RE = re.compile(r"[\x20-\x7e]{1,255}")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def idempotency_key_from_request(request: Request) -> str | None:
     raw = request.headers.get(HEADER)
     if raw is None:
         return None
-    if not _KEY_RE.match(raw):
+    if not _KEY_RE.fullmatch(raw):
         raise InvalidIdempotencyKey()
     return raw
 

@@ -13,9 +13,11 @@ from babel import Locale
 # Not countries: CLDR's unknown/multi-country pseudo-territories.
 _PSEUDO_TERRITORIES = frozenset({"ZZ", "EU", "EZ", "UN", "QO", "XA", "XB"})
 _SEPARATORS = re.compile(r"[ \-]")
-_ACCOUNT_NUMBER = re.compile(r"^[0-9]{4,17}$")
-_IBAN = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
-_ROUTING_NUMBER = re.compile(r"^[A-Z0-9]{4,11}$")
+# ASCII only, used with fullmatch (``$`` would also match before a trailing newline).
+_ACCOUNT_NUMBER = re.compile(r"[0-9]{4,17}")
+_IBAN = re.compile(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}")
+_ABA_ROUTING_NUMBER = re.compile(r"[0-9]{9}")
+_ROUTING_NUMBER = re.compile(r"[A-Z0-9]{4,11}")
 
 
 class BankDetailsError(ValueError):
@@ -52,9 +54,9 @@ def _iban_checksum_ok(iban: str) -> bool:
 def normalize_account_number(raw: str) -> str:
     """4-17 digits (spaces/hyphens ignored), or an IBAN with a valid checksum."""
     value = _SEPARATORS.sub("", raw).upper()
-    if _ACCOUNT_NUMBER.match(value):
+    if _ACCOUNT_NUMBER.fullmatch(value):
         return value
-    if _IBAN.match(value):
+    if _IBAN.fullmatch(value):
         if not _iban_checksum_ok(value):
             raise BankDetailsError("This IBAN's check digits are wrong.")
         return value
@@ -70,15 +72,15 @@ def normalize_routing_number(raw: str, *, country: str | None) -> str:
     """US: a 9-digit ABA number with a valid checksum; elsewhere 4-11 letters/digits (sort code, BIC...)."""
     value = _SEPARATORS.sub("", raw).upper()
     if country == "US":
-        if not (len(value) == 9 and value.isdigit() and _aba_checksum_ok(value)):
+        if not (_ABA_ROUTING_NUMBER.fullmatch(value) and _aba_checksum_ok(value)):
             raise BankDetailsError("Enter a valid 9-digit US ABA routing number.")
         return value
-    if not _ROUTING_NUMBER.match(value):
+    if not _ROUTING_NUMBER.fullmatch(value):
         raise BankDetailsError("Enter 4 to 11 letters or digits (sort code, BSB, BIC...).")
     return value
 
 
 def account_number_last4(account_number: str) -> str:
     """The last four digits shown to people (for an IBAN, the last four digits of the number)."""
-    digits = [ch for ch in account_number if ch.isdigit()]
+    digits = [ch for ch in account_number if ch in "0123456789"]
     return "".join(digits[-4:]).rjust(4, "0")

@@ -20,7 +20,9 @@ MONEY_DECIMAL_PLACES = 4
 ZERO = Decimal("0")
 
 # Plain decimal notation only: no exponent, no sign other than a leading minus, no spaces.
-_AMOUNT_RE = re.compile(r"^-?(?P<int>\d+)(?:\.(?P<frac>\d+))?$")
+# ASCII digits only (``\d`` also matches e.g. fullwidth and Arabic-Indic digits, which Decimal
+# accepts) and used with ``fullmatch`` (``$`` would also match before a trailing newline).
+_AMOUNT_RE = re.compile(r"-?(?P<int>[0-9]+)(?:\.(?P<frac>[0-9]+))?")
 _MAX_AMOUNT_TEXT = 40
 
 
@@ -100,7 +102,7 @@ def parse_amount(raw: object, currency: str, *, allow_negative: bool = False) ->
         raise AmountError('Amount must be a decimal string or number, e.g. "10.50".')
     if len(text) > _MAX_AMOUNT_TEXT:
         raise AmountError("Amount has too many digits.")
-    match = _AMOUNT_RE.match(text)
+    match = _AMOUNT_RE.fullmatch(text)
     if match is None:
         raise AmountError('Amount must be written in plain decimal notation, e.g. "10.50" (no exponent).')
     fraction = match.group("frac") or ""

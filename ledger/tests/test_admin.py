@@ -109,6 +109,24 @@ def test_search_by_public_id_reference_and_username(admin_client_for_admin: Clie
     assert filtered.status_code == 200
 
 
+@pytest.mark.parametrize("wallet_id", ["\u00b2", "\u0661", "\uff11"])
+def test_non_ascii_digit_wallet_ids_are_no_match_never_an_error(admin_client_for_admin: Client, wallet_id: str) -> None:
+    # given superscript two, Arabic-Indic one and fullwidth one all pass str.isdigit(); int() fails on the first
+    _transfer()
+    # when
+    history = admin_client_for_admin.get("/admin/ledger/ledgertransaction/", {"wallet": wallet_id})
+    form = admin_client_for_admin.get("/admin/ledger/approvalrequest/add/", {"wallet": wallet_id})
+    proposal = admin_client_for_admin.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": wallet_id, "direction": "credit", "amount": "1.00", "reason": "x"},
+    )
+    # then
+    assert history.status_code == 200
+    assert form.status_code == 200
+    assert proposal.status_code == 200 and "No user wallet matches." in proposal.content.decode()
+    assert not ApprovalRequest.objects.exists()
+
+
 def test_reversal_is_requested_by_staff_and_posted_only_on_another_admins_approval() -> None:
     # given
     txn = _transfer()

@@ -7,12 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from pytest_django.fixtures import Settings
+from pytest_django.live_server_helper import LiveServer
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from accounts.tests.factories import UserFactory
-from ledger.models import LedgerTransaction, TransactionStatus
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from ledger.models import IdempotencyKey, LedgerEntry, LedgerTransaction, TransactionStatus
 from ledger.services import transfer_create
 from ledger.tests.factories import deposit, funded_wallet
 from ledger.verification import ledger_verify
@@ -102,6 +104,64 @@ def test_bad_amounts_are_400_on_amount_and_change_nothing(alice: User, amount: o
     assert body["type"] == "validation_error"
     assert body["errors"][0]["attr"] == "amount"
     assert LedgerTransaction.objects.count() == 1  # alice's funding deposit only
+
+
+# Digits that Python's ``\\d`` and ``Decimal()`` accept but the contract does not, and a trailing
+# newline that a ``$``-anchored pattern lets through.
+NON_ASCII_OR_NEWLINE_AMOUNTS = ["\uff11", "\u0661\u0660", "\uff10.\uff10\uff11", "0.01\n", "10\n", "1\u0660"]
+MONEY_POSTS = {
+    "deposit": {"currency": "USD"},
+    "withdraw": {"currency": "USD"},
+    "transfer": {"currency": "USD", "recipient": "bob"},
+}
+
+
+@pytest.mark.parametrize("amount", NON_ASCII_OR_NEWLINE_AMOUNTS)
+@pytest.mark.parametrize("endpoint", sorted(MONEY_POSTS))
+def test_amounts_in_non_ascii_digits_or_with_a_newline_are_400_and_move_nothing(
+    alice: User, bob: User, endpoint: str, amount: str
+) -> None:
+    # given
+    before = (LedgerTransaction.objects.count(), LedgerEntry.objects.count())
+    # when
+    response = client_for(alice).post(
+        f"/api/v1/transactions/{endpoint}/",
+        {**MONEY_POSTS[endpoint], "amount": amount},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=f"bad-amount-{endpoint}",
+    )
+    # then
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["type"] == "validation_error"
+    assert [(e["attr"], e["code"]) for e in body["errors"]] == [("amount", "invalid")]
+    assert (LedgerTransaction.objects.count(), LedgerEntry.objects.count()) == before
+    assert not IdempotencyKey.objects.exists()
+    assert Wallet.objects.get(user=alice).balance == Decimal("100.00")
+    assert Wallet.objects.get(user=bob).balance == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_non_ascii_and_newline_amounts_are_refused_over_real_http(live_server: LiveServer) -> None:
+    # given a user logged in over HTTP (bearer token), as an attacker would be
+    alice = UserFactory.create(username="alice")
+    funded_wallet(user=alice, amount="100.00")
+    http = requests.Session()
+    login = http.post(
+        f"{live_server.url}/api/v1/auth/token/", json={"username": "alice", "password": DEFAULT_PASSWORD}, timeout=10
+    )
+    assert login.status_code == 200, login.text
+    http.headers["Authorization"] = f"Bearer {login.json()['access']}"
+    for amount in NON_ASCII_OR_NEWLINE_AMOUNTS:
+        # when
+        response = http.post(
+            f"{live_server.url}/api/v1/transactions/deposit/", json={"currency": "USD", "amount": amount}, timeout=10
+        )
+        # then
+        assert response.status_code == 400, (amount, response.text)
+        assert response.json()["errors"][0]["attr"] == "amount"
+    assert LedgerTransaction.objects.count() == 1  # the funding deposit only
+    assert Wallet.objects.get(user=alice).balance == Decimal("100.00")
 
 
 @pytest.mark.parametrize(
@@ -311,7 +371,7 @@ def test_in_flight_key_is_409(alice: User, bob: User) -> None:
     assert Wallet.objects.get(user=bob).balance == 0
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, "clé", "tab\there"])
+@pytest.mark.parametrize("key", ["", "x" * 256, "clé", "tab\there", "k-1\n"])
 def test_bad_keys_are_400(alice: User, key: str) -> None:
     response = client_for(alice).post(
         "/api/v1/transactions/deposit/", {"currency": "USD", "amount": "1.00"}, HTTP_IDEMPOTENCY_KEY=key

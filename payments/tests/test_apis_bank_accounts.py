@@ -119,6 +119,10 @@ def test_delete_of_someone_elses_account_is_not_found(api_client: APIClient) -> 
         ({"account_number": "DE89370400440532013001"}, "account_number", "invalid"),  # bad IBAN check digits
         ({"routing_number": "110000001"}, "routing_number", "invalid"),  # bad ABA checksum
         ({"routing_number": "12"}, "routing_number", "invalid"),
+        # non-ASCII digits (a valid ABA number in Arabic-Indic and fullwidth digits)
+        ({"routing_number": "\u0661\u0661\u0660\u0660\u0660\u0660\u0660\u0660\u0660"}, "routing_number", "invalid"),
+        ({"routing_number": "\uff11\uff11\uff10\uff10\uff10\uff10\uff10\uff10\uff10"}, "routing_number", "invalid"),
+        ({"account_number": "\uff10\uff10\uff10\uff11\uff12\uff13\uff14\uff15"}, "account_number", "invalid"),
         ({"account_holder_name": ""}, "account_holder_name", "blank"),
         ({"bank_name": "x" * 141}, "bank_name", "max_length"),
     ],

@@ -55,6 +55,12 @@ def test_parse_amount_accepts_exact_values(raw: object, currency: str, expected:
         (True, "USD"),
         (None, "USD"),
         ("9" * 50, "USD"),
+        ("\uff11", "USD"),  # fullwidth 1: Decimal() reads it, the contract does not
+        ("\u0661\u0660", "USD"),  # Arabic-Indic 10
+        ("1\u0660.00", "USD"),  # mixed scripts
+        ("0.0\u0661", "USD"),  # a non-ASCII digit in the fraction
+        ("0.01\n", "USD"),  # ``$`` alone would match before this newline
+        ("10\n", "JPY"),
     ],
 )
 def test_parse_amount_rejects_anything_that_needs_rounding_or_is_not_plain(raw: object, currency: str) -> None:
