@@ -228,10 +228,15 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(text: str | None) -> str:
-    """Neutralise spreadsheet formulas in free text (CSV injection)."""
+    """Neutralise a spreadsheet formula (CSV injection, OWASP): prefix a single quote."""
     if not text:
         return ""
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
+
+
+# Rendered by format_amount from a Decimal, never from user text; a leading "-" there is a
+# negative number (data), which a quote would turn into text.
+_NUMERIC_COLUMNS = frozenset({"amount", "balance_after"})
 
 
 class TransactionExportApi(APIView):
@@ -271,9 +276,17 @@ class TransactionExportApi(APIView):
         currency = wallet.currency
 
         def rows() -> Iterator[str]:
-            writer = csv.writer(_Echo())
-            yield writer.writerow(self.HEADER_ROW)
-            yield writer.writerow(
+            echo = csv.writer(_Echo())
+            numeric = [name in _NUMERIC_COLUMNS for name in self.HEADER_ROW]
+
+            def writerow(cells: list[str]) -> str:
+                """Every text cell neutralised (usernames and descriptions come from users)."""
+                return echo.writerow(
+                    [cell if is_number else _cell(cell) for cell, is_number in zip(cells, numeric, strict=True)]
+                )
+
+            yield writerow(self.HEADER_ROW)
+            yield writerow(
                 [
                     "opening",
                     after.isoformat() if after else "",
@@ -289,7 +302,7 @@ class TransactionExportApi(APIView):
             balance: Decimal = opening
             for entry in selectors.statement_entries(wallet=wallet, created_after=after, created_before=before):
                 balance = entry.balance_after
-                yield writer.writerow(
+                yield writerow(
                     [
                         "entry",
                         entry.created_at.isoformat(),
@@ -299,10 +312,10 @@ class TransactionExportApi(APIView):
                         format_amount(entry.amount, currency),
                         format_amount(entry.balance_after, currency),
                         entry.counterparty or "",
-                        _cell(entry.description),
+                        entry.description,
                     ]
                 )
-            yield writer.writerow(
+            yield writerow(
                 [
                     "closing",
                     before.isoformat() if before else "",

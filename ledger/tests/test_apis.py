@@ -14,6 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from ledger.apis import _cell
 from ledger.models import IdempotencyKey, LedgerEntry, LedgerTransaction, TransactionStatus
 from ledger.services import transfer_create
 from ledger.tests.factories import deposit, funded_wallet
@@ -473,6 +474,64 @@ def test_export_streams_a_statement_with_opening_running_and_closing_balances(al
     ]
     assert rows[3][8] == "'=cmd()"  # spreadsheet formula neutralised
     assert rows[5][6] == "75.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_export_neutralises_formulas_in_every_text_cell_but_not_in_amounts(live_server: LiveServer) -> None:
+    # given counterparties (usernames from before any username rule) and descriptions that a
+    # spreadsheet would run as formulas
+    alice = UserFactory.create(username="alice")
+    funded_wallet(user=alice, amount="0")
+    evil = {
+        prefix: funded_wallet(user=UserFactory.create(username=f"{prefix}evil"), amount="10.00") for prefix in "=+-@"
+    }
+    for prefix, wallet in evil.items():
+        assert wallet.user is not None
+        transfer_create(
+            sender=wallet.user,
+            recipient="alice",
+            currency="USD",
+            amount=Decimal("1.00"),
+            description=f'{prefix}HYPERLINK("http://x")',
+        )
+    transfer_create(sender=alice, recipient="-evil", currency="USD", amount=Decimal("0.50"), description="plain")
+    # when the statement is downloaded over HTTP
+    http = requests.Session()
+    login = http.post(
+        f"{live_server.url}/api/v1/auth/token/", json={"username": "alice", "password": DEFAULT_PASSWORD}, timeout=10
+    )
+    assert login.status_code == 200, login.text
+    response = http.get(
+        f"{live_server.url}/api/v1/transactions/export/",
+        params={"currency": "USD"},
+        headers={"Authorization": f"Bearer {login.json()['access']}"},
+        timeout=10,
+    )
+    # then
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode(), newline="")))
+    entries = [row for row in rows if row[0] == "entry"]
+    assert [(row[7], row[8]) for row in entries] == [
+        ("'=evil", '\'=HYPERLINK("http://x")'),
+        ("'+evil", '\'+HYPERLINK("http://x")'),
+        ("'-evil", '\'-HYPERLINK("http://x")'),
+        ("'@evil", '\'@HYPERLINK("http://x")'),
+        ("'-evil", "plain"),
+    ]
+    # no text cell of any row starts a formula; amounts and balances stay plain numbers
+    for row in rows:
+        text_cells = row[:5] + row[7:]
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in text_cells), row
+    assert [(row[5], row[6]) for row in entries][-2:] == [("1.00", "4.00"), ("0.50", "3.50")]
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("=1", "'=1"), ("a=1", "a=1"), ("", ""), (None, "")],
+)
+def test_export_cell_quotes_every_formula_prefix(text: str | None, cell: str) -> None:
+    # tab and CR cannot reach a description through the services (they strip it): checked here
+    assert _cell(text) == cell
 
 
 def test_export_needs_a_currency_and_a_wallet(alice: User) -> None:
