@@ -9,6 +9,8 @@ Rules (checked here, the four-eyes part also by a CHECK constraint in PostgreSQL
 - proposer: staff or above; a written reason; a valid amount for the wallet's currency;
 - checker: admin or above and never the proposer; above ``ADJUSTMENT_SUPERUSER_THRESHOLD``
   (per currency: ``ADJUSTMENT_SUPERUSER_THRESHOLDS``) a superuser;
+- no self-dealing: neither the proposer nor the checker owns the wallet the request credits
+  (a credit adjustment's wallet; a reversal's: the original's debited wallet);
 - a request is decided once; one pending reversal per transaction.
 
 Lock order: the approval row first (``SELECT ... FOR UPDATE``), then the wallets through
@@ -35,6 +37,7 @@ from ledger.exceptions import (
     LedgerPermissionDenied,
     ReasonRequired,
     ReversalAlreadyRequested,
+    SelfDealing,
 )
 from ledger.models import (
     ApprovalKind,
@@ -45,7 +48,13 @@ from ledger.models import (
     TransactionStatus,
     TransactionType,
 )
-from ledger.services import adjustment_write, amount_validate, retry_on_contention, reversal_write
+from ledger.services import (
+    adjustment_write,
+    amount_validate,
+    require_not_wallet_owner,
+    retry_on_contention,
+    reversal_write,
+)
 from wallets.exceptions import WalletNotFound
 from wallets.models import SystemAccount, Wallet, WalletKind
 from wallets.services import system_wallet_get
@@ -80,6 +89,26 @@ def approval_can_decide(*, acting_user: User, approval: ApprovalRequest) -> bool
     return True
 
 
+def _credited_wallet(approval: ApprovalRequest) -> Wallet | None:
+    """The user-side wallet that approving ``approval`` credits, if any."""
+    if approval.kind == ApprovalKind.ADJUSTMENT:
+        return approval.wallet if approval.direction == Direction.CREDIT else None
+    assert approval.original is not None
+    return approval.original.debit_wallet
+
+
+def _require_no_self_dealing(*, acting_user: User, approval: ApprovalRequest) -> None:
+    """Neither the proposer (requests from before this rule) nor the checker owns the credited wallet."""
+    wallet = _credited_wallet(approval)
+    if wallet is None:
+        return
+    if wallet.user_id is not None and wallet.user_id == approval.proposed_by_id:
+        raise SelfDealing("This request credits a wallet of the staff member who proposed it; reject it.")
+    require_not_wallet_owner(
+        user=acting_user, wallet=wallet, detail="You cannot approve a request that credits your own wallet."
+    )
+
+
 def _approval_snapshot(approval: ApprovalRequest) -> dict[str, object]:
     return {
         "kind": approval.kind,
@@ -104,6 +133,10 @@ def adjustment_propose(
         raise WalletNotFound("Adjustments apply to user wallets only.")
     if direction not in Direction.values:
         raise InvalidTransactionState("Direction must be credit or debit.")
+    if direction == Direction.CREDIT:
+        require_not_wallet_owner(
+            user=acting_user, wallet=wallet, detail="You cannot propose a credit to your own wallet."
+        )
     exact = amount_validate(amount=amount, currency=wallet.currency)
     approval = ApprovalRequest.objects.create(
         kind=ApprovalKind.ADJUSTMENT,
@@ -131,9 +164,14 @@ def reversal_propose(*, acting_user: User, original: LedgerTransaction, reason: 
     cleaned = _reason_clean(reason)
     try:
         with transaction.atomic(durable=True):
-            original = LedgerTransaction.objects.get(pk=original.pk)
+            original = LedgerTransaction.objects.select_related("debit_wallet").get(pk=original.pk)
             if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
                 raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
+            require_not_wallet_owner(
+                user=acting_user,
+                wallet=original.debit_wallet,
+                detail="You cannot propose a reversal that credits your own wallet.",
+            )
             if LedgerTransaction.objects.filter(reverses=original).exists():
                 raise AlreadyReversed()
             with transaction.atomic():
@@ -180,6 +218,7 @@ def approval_approve(*, acting_user: User, approval_id: int, note: str = "") -> 
     equity: Wallet | None = None
     with transaction.atomic(durable=True):
         approval = _lock_pending(acting_user=acting_user, approval_id=approval_id)
+        _require_no_self_dealing(acting_user=acting_user, approval=approval)
         before = _approval_snapshot(approval)
         if approval.kind == ApprovalKind.ADJUSTMENT:
             assert approval.wallet is not None

@@ -159,6 +159,15 @@ class ApprovalForbidden(LedgerError):
     default_detail = "You may not decide this request."
 
 
+class SelfDealing(LedgerError):
+    """Back-office money may not be credited to a wallet of the staff member proposing,
+    approving or posting it."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "self_dealing"
+    default_detail = "You cannot credit your own wallet."
+
+
 class ReversalAlreadyRequested(LedgerError):
     """A reversal of this transaction is already waiting for approval."""
 

@@ -48,6 +48,7 @@ from ledger.exceptions import (
     LimitExceeded,
     ProviderUnavailable,
     RecipientNotFound,
+    SelfDealing,
     SelfTransfer,
 )
 from ledger.models import (
@@ -138,6 +139,12 @@ def _require_verified_email(user: User) -> None:
 def _require_staff(user: User) -> None:
     if not user.has_role_at_least(Role.STAFF):
         raise LedgerPermissionDenied()
+
+
+def require_not_wallet_owner(*, user: User | None, wallet: Wallet, detail: str | None = None) -> None:
+    """No self-dealing: staff never credit back-office money to a wallet they own (403)."""
+    if user is not None and wallet.user_id is not None and wallet.user_id == user.pk:
+        raise SelfDealing(detail)
 
 
 def _daily_limit(user: User) -> Decimal | None:
@@ -752,7 +759,10 @@ def adjustment_write(
 ) -> LedgerTransaction:
     """Post an adjustment of ``wallet`` against ``equity`` (``amount`` > 0 credits the wallet,
     < 0 debits it). Call inside an atomic block; locks both wallets (ascending pk) first.
-    Keeps: a user wallet's available balance never drops below zero."""
+    Keeps: a user wallet's available balance never drops below zero; ``acting_user`` never
+    credits a wallet of their own."""
+    if amount > 0:
+        require_not_wallet_owner(user=acting_user, wallet=wallet)
     locked = wallets_lock(ids=[wallet.pk, equity.pk])
     target, source = locked[wallet.pk], locked[equity.pk]
     debit, credit = (source, target) if amount > 0 else (target, source)
@@ -798,7 +808,8 @@ def _reversal_post(*, acting_user: User | None, transaction_id: int, reason: str
 def reversal_write(*, acting_user: User | None, transaction_id: int, reason: str) -> LedgerTransaction:
     """Post the reversal of posted transaction ``transaction_id``. Call inside an atomic block;
     locks both wallets (ascending pk) before checking. Keeps: at most one reversal per
-    transaction; the debited wallet's available balance never drops below zero."""
+    transaction; the debited wallet's available balance never drops below zero; ``acting_user``
+    never credits a wallet of their own (the reversal credits the original's debited wallet)."""
     original = LedgerTransaction.objects.get(pk=transaction_id)
     if original.status != TransactionStatus.POSTED or original.type == TransactionType.REVERSAL:
         raise InvalidTransactionState("Only a posted, non-reversal transaction can be reversed.")
@@ -806,6 +817,9 @@ def reversal_write(*, acting_user: User | None, transaction_id: int, reason: str
     if LedgerTransaction.objects.filter(reverses=original).exists():
         raise AlreadyReversed()
     debit, credit = locked[original.credit_wallet_id], locked[original.debit_wallet_id]
+    require_not_wallet_owner(
+        user=acting_user, wallet=credit, detail="You cannot reverse a transaction into your own wallet."
+    )
     _require_available(debit, original.amount)
     return _post_new_transaction(
         type=TransactionType.REVERSAL,

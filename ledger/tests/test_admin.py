@@ -219,6 +219,63 @@ def test_admin_enforces_self_approval_and_threshold_rules(settings: Settings) ->
     assert Wallet.objects.get(pk=wallet.pk).balance == Decimal("65.01")
 
 
+def test_the_admin_refuses_self_dealing_with_an_error_message() -> None:
+    # given staff and an admin, each with a wallet; the admin paid someone
+    staff, admin, other_admin = StaffFactory.create(), AdminFactory.create(), AdminFactory.create()
+    staff_wallet = funded_wallet(user=staff, amount="10.00")
+    admin_wallet = funded_wallet(user=admin, amount="10.00")
+    friend = funded_wallet(amount="0")
+    assert friend.user is not None
+    paid = transfer_create(sender=admin, recipient=friend.user.username, currency="USD", amount=Decimal("4"))
+    staff_client, admin_client = _client(staff), _client(admin)
+    # when staff propose a credit to their own wallet
+    page = staff_client.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": f"{staff.username} USD", "direction": "credit", "amount": "100.00", "reason": "bonus"},
+    )
+    # then the form shows the error and nothing is proposed
+    assert page.status_code == 200 and "You cannot propose a credit to your own wallet." in page.content.decode()
+    assert not ApprovalRequest.objects.exists()
+    # when staff propose a credit to the admin's wallet and the reversal of the admin's payment
+    staff_client.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": str(admin_wallet.pk), "direction": "credit", "amount": "100.00", "reason": "bonus"},
+    )
+    staff_client.post(
+        "/admin/ledger/ledgertransaction/",
+        {"action": "request_reversal", "_selected_action": [str(paid.pk)], "apply": "1", "reason": "dispute"},
+    )
+    credit, reversal = ApprovalRequest.objects.order_by("pk")
+    # then the admin cannot approve either: from its page, nor in bulk
+    page = admin_client.post(f"/admin/ledger/approvalrequest/{credit.pk}/approve/", {"reason": ""})
+    assert page.status_code == 200
+    assert "You cannot approve a request that credits your own wallet." in page.content.decode()
+    bulk = admin_client.post(
+        "/admin/ledger/approvalrequest/",
+        {"action": "approve_selected", "_selected_action": [str(reversal.pk)], "apply": "1", "reason": ""},
+        follow=True,
+    )
+    assert "You cannot approve a request that credits your own wallet." in bulk.content.decode()
+    assert set(ApprovalRequest.objects.values_list("status", flat=True)) == {ApprovalStatus.PENDING}
+    assert Wallet.objects.get(pk=admin_wallet.pk).balance == Decimal("6.00")
+    assert Wallet.objects.get(pk=staff_wallet.pk).balance == Decimal("10.00")
+    # and staff cannot request the reversal of their own payment either
+    own_payment = transfer_create(sender=staff, recipient=friend.user.username, currency="USD", amount=Decimal("1"))
+    refused = staff_client.post(
+        "/admin/ledger/ledgertransaction/",
+        {"action": "request_reversal", "_selected_action": [str(own_payment.pk)], "apply": "1", "reason": "oops"},
+        follow=True,
+    )
+    assert "You cannot propose a reversal that credits your own wallet." in refused.content.decode()
+    assert ApprovalRequest.objects.count() == 2
+    # another admin approves the credit to the admin's wallet
+    assert (
+        _client(other_admin).post(f"/admin/ledger/approvalrequest/{credit.pk}/approve/", {"reason": ""}).status_code
+        == 302
+    )
+    assert Wallet.objects.get(pk=admin_wallet.pk).balance == Decimal("106.00")
+
+
 def test_rejection_needs_a_note_in_the_admin() -> None:
     wallet = funded_wallet(amount="10.00")
     approval = adjustment_propose(

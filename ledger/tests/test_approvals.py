@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from accounts.tests.factories import AdminFactory, StaffFactory, SuperuserFactory, UserFactory
@@ -19,8 +20,8 @@ from ledger.approvals import (
     approval_reject,
     reversal_propose,
 )
-from ledger.models import ApprovalRequest, ApprovalStatus, Direction, LedgerTransaction, TransactionType
-from ledger.services import transfer_create
+from ledger.models import ApprovalKind, ApprovalRequest, ApprovalStatus, Direction, LedgerTransaction, TransactionType
+from ledger.services import adjustment_create, transaction_reverse, transfer_create
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from wallets.models import Wallet
@@ -200,6 +201,110 @@ def test_a_rejected_reversal_can_be_requested_again() -> None:
     approval_reject(acting_user=AdminFactory.create(), approval_id=first.pk, note="no evidence")
     second = reversal_propose(acting_user=StaffFactory.create(), original=txn, reason="now with evidence")
     assert second.status == ApprovalStatus.PENDING
+
+
+# --- no self-dealing ------------------------------------------------------------------------
+def _nothing_posted_or_requested(wallet: Wallet, balance: str) -> None:
+    assert _balance(wallet) == Decimal(balance)
+    assert not LedgerTransaction.objects.filter(
+        type__in=[TransactionType.ADJUSTMENT, TransactionType.REVERSAL]
+    ).exists()
+
+
+def test_staff_cannot_propose_a_credit_to_their_own_wallet() -> None:
+    # given
+    staff = StaffFactory.create()
+    own = funded_wallet(user=staff, amount="10.00")
+    # when / then
+    with pytest.raises(errors.SelfDealing, match="your own wallet"):
+        adjustment_propose(acting_user=staff, wallet=own, direction=Direction.CREDIT, amount="100", reason="bonus")
+    assert not ApprovalRequest.objects.exists()
+    assert not AuditEvent.objects.exists()
+    _nothing_posted_or_requested(own, "10.00")
+    # a debit of their own wallet gives them nothing: still allowed
+    assert adjustment_propose(acting_user=staff, wallet=own, direction=Direction.DEBIT, amount="1", reason="fee")
+
+
+def test_an_admin_cannot_approve_a_credit_to_their_own_wallet() -> None:
+    # given staff propose a credit to an admin's wallet
+    admin, other_admin = AdminFactory.create(), AdminFactory.create()
+    wallet = funded_wallet(user=admin, amount="10.00")
+    approval = adjustment_propose(
+        acting_user=StaffFactory.create(), wallet=wallet, direction=Direction.CREDIT, amount="100", reason="bonus"
+    )
+    # when / then the owner cannot approve it
+    with pytest.raises(errors.SelfDealing, match="your own wallet"):
+        approval_approve(acting_user=admin, approval_id=approval.pk)
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.PENDING
+    assert not AuditEvent.objects.filter(action=AuditAction.ADJUSTMENT_APPROVE).exists()
+    _nothing_posted_or_requested(wallet, "10.00")
+    # another admin can
+    approval_approve(acting_user=other_admin, approval_id=approval.pk)
+    assert _balance(wallet) == Decimal("110.00")
+
+
+def test_a_pending_credit_proposed_by_the_wallets_owner_is_never_approved() -> None:
+    # given a request written before the rule (bypassing the service)
+    staff = StaffFactory.create()
+    wallet = funded_wallet(user=staff, amount="10.00")
+    approval = ApprovalRequest.objects.create(
+        kind=ApprovalKind.ADJUSTMENT,
+        wallet=wallet,
+        direction=Direction.CREDIT,
+        currency="USD",
+        amount=Decimal("100"),
+        reason="bonus",
+        proposed_by=staff,
+        proposed_at=timezone.now(),
+    )
+    # when / then no admin approves it; rejecting it is fine
+    with pytest.raises(errors.SelfDealing, match="proposed it"):
+        approval_approve(acting_user=AdminFactory.create(), approval_id=approval.pk)
+    _nothing_posted_or_requested(wallet, "10.00")
+    approval_reject(acting_user=AdminFactory.create(), approval_id=approval.pk, note="self-dealing")
+
+
+def test_reversals_that_would_credit_the_proposer_or_the_approver_are_refused() -> None:
+    # given staff and an admin who each paid someone (a reversal credits the payer back)
+    staff, admin = StaffFactory.create(), AdminFactory.create()
+    staff_wallet, admin_wallet = funded_wallet(user=staff, amount="10.00"), funded_wallet(user=admin, amount="10.00")
+    friend = funded_wallet(amount="0")
+    assert friend.user is not None
+    by_staff = transfer_create(sender=staff, recipient=friend.user.username, currency="USD", amount=Decimal("4"))
+    by_admin = transfer_create(sender=admin, recipient=friend.user.username, currency="USD", amount=Decimal("4"))
+    # when / then staff cannot propose reversing their own payment
+    with pytest.raises(errors.SelfDealing, match="your own wallet"):
+        reversal_propose(acting_user=staff, original=by_staff, reason="oops")
+    # nor can the admin approve the reversal of theirs
+    approval = reversal_propose(acting_user=staff, original=by_admin, reason="dispute")
+    with pytest.raises(errors.SelfDealing, match="your own wallet"):
+        approval_approve(acting_user=admin, approval_id=approval.pk)
+    assert ApprovalRequest.objects.get().status == ApprovalStatus.PENDING
+    _nothing_posted_or_requested(staff_wallet, "6.00")
+    _nothing_posted_or_requested(admin_wallet, "6.00")
+    # a reversal that takes money from the acting user's wallet is not self-dealing
+    back = transfer_create(sender=friend.user, recipient=staff.username, currency="USD", amount=Decimal("1"))
+    assert reversal_propose(acting_user=staff, original=back, reason="sent by mistake")
+
+
+def test_direct_staff_postings_cannot_credit_their_own_wallet() -> None:
+    # given
+    staff = StaffFactory.create()
+    own = funded_wallet(user=staff, amount="10.00")
+    friend = funded_wallet(amount="0")
+    assert friend.user is not None
+    paid = transfer_create(sender=staff, recipient=friend.user.username, currency="USD", amount=Decimal("4"))
+    # when / then
+    with pytest.raises(errors.SelfDealing):
+        adjustment_create(acting_user=staff, wallet=own, amount=Decimal("100"), reason="bonus")
+    with pytest.raises(errors.SelfDealing):
+        transaction_reverse(acting_user=staff, transaction_id=paid.pk, reason="oops")
+    _nothing_posted_or_requested(own, "6.00")
+    # a debit of their own wallet is allowed
+    adjustment_create(acting_user=staff, wallet=own, amount=Decimal("-1"), reason="fee")
+    assert _balance(own) == Decimal("5.00")
+    assert ledger_verify().ok
 
 
 def test_the_database_enforces_four_eyes_and_immutability_bypassing_python() -> None:
