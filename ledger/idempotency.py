@@ -10,7 +10,9 @@ Protocol, per (user, key):
    get it again with ``Idempotent-Replayed: true``. A service that renders the response before
    its money write (``ResponseCapture``; the transfer) stores it in step 2, in the money commit.
    Validation failures (400), 409s and server errors of requests that moved no money are not
-   stored: the key is released and may be retried.
+   stored: the key is released and may be retried. That includes a server error (e.g. the
+   payment provider unavailable) after the key was bound to a transaction that ended failed or
+   voided: the key is unbound and released, and the retry tries again with a new transaction.
 A request that died after claiming but before moving money leaves a row with no transaction;
 after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds it may be taken over.
 """
@@ -37,7 +39,7 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from ledger.exceptions import IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey
-from ledger.models import IdempotencyKey, LedgerTransaction
+from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus
 from vaultcore.db import hot_path_cursor
 from vaultcore.errors import DomainError, error_body, error_type_for
 
@@ -200,6 +202,26 @@ def idempotency_key_release(*, row: IdempotencyKey) -> bool:
     return bool(deleted)
 
 
+def idempotency_key_release_unmoved(*, row: IdempotencyKey) -> bool:
+    """Forget a key bound to a transaction that moved no money (failed or voided), so a request
+    that ended in a server error can be retried. False when its transaction is pending or posted."""
+    deleted, _ = IdempotencyKey.objects.filter(
+        pk=row.pk,
+        locked_at=row.locked_at,
+        transaction__status__in=(TransactionStatus.FAILED, TransactionStatus.VOIDED),
+    ).delete()
+    return bool(deleted)
+
+
+def _released(*, row: IdempotencyKey, status_code: int) -> bool:
+    """Release the key of a request that failed with ``status_code`` when it is not its answer."""
+    if _stored(status_code):
+        return False
+    if idempotency_key_release(row=row):
+        return True
+    return status_code >= 500 and idempotency_key_release_unmoved(row=row)
+
+
 def _stored(status_code: int) -> bool:
     """Business refusals are replayed like successes; bad input, conflicts and server errors
     are not (the client fixes the request, or retries)."""
@@ -231,7 +253,7 @@ def idempotent_post(
     try:
         response = handler(row)
     except DomainError as exc:
-        if _stored(exc.status_code) or not idempotency_key_release(row=row):
+        if not _released(row=row, status_code=exc.status_code):
             body = error_body(error_type_for(exc.status_code), exc.code, exc.detail, exc.attr)
             idempotency_key_complete(row=row, status_code=exc.status_code, body=body)
         raise

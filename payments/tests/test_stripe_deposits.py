@@ -8,10 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import requests
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
+from pytest_django.live_server_helper import LiveServer
 
-from accounts.tests.factories import UserFactory
+from accounts.models import User
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from ledger.models import TransactionStatus
 from ledger.services import deposit_create
 from payments.models import ReconciliationIssue, ReconciliationIssueKind, StripeEvent, StripeEventStatus
@@ -27,6 +30,7 @@ from payments.tests.flows import (
 )
 from payments.tests.signing import signed_delivery
 from payments.tests.stripe_standin import StripeStandIn
+from wallets.models import Wallet, WalletStatus
 from wallets.tests.factories import WalletFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -291,3 +295,102 @@ def test_a_failed_attempt_delivered_after_success_changes_nothing(stripe_provide
     assert deposit.status == TransactionStatus.POSTED
     assert deposit.credit_wallet.balance == Decimal("10.00")
     assert stripe_provider.payment_intents[pi["id"]]["status"] == "succeeded"
+
+
+# --- Idempotency-Key across a Stripe outage (over HTTP to a live server) ----------------------
+def _logged_in(live_server: LiveServer, user: User) -> requests.Session:
+    http = requests.Session()
+    login = http.post(
+        f"{live_server.url}/api/v1/auth/token/",
+        json={"username": user.username, "password": DEFAULT_PASSWORD},
+        timeout=10,
+    )
+    assert login.status_code == 200, login.text
+    http.headers["Authorization"] = f"Bearer {login.json()['access']}"
+    return http
+
+
+def test_a_retry_with_the_same_key_after_a_stripe_outage_tries_again(
+    live_server: LiveServer, stripe_provider: StripeStandIn
+) -> None:
+    # given Stripe is down for every attempt of the first request (1 + STRIPE_MAX_RETRIES)
+    user = UserFactory.create()
+    WalletFactory.create(user=user, currency="USD")
+    http = _logged_in(live_server, user)
+    stripe_provider.inject("500", times=4)
+    url = f"{live_server.url}/api/v1/transactions/deposit/"
+    body = {"currency": "USD", "amount": "10.00"}
+    headers = {"Idempotency-Key": "deposit-outage-1"}
+
+    # when the deposit is requested during the outage
+    first = http.post(url, json=body, headers=headers, timeout=30)
+
+    # then 503, nothing moved
+    assert first.status_code == 503, first.text
+    assert first.json()["errors"][0]["code"] == "service_unavailable"
+    assert len(stripe_provider.calls("POST", "/v1/payment_intents")) == 4
+    assert not stripe_provider.payment_intents
+
+    # when Stripe is back and the client retries with the same key
+    second = http.post(url, json=body, headers=headers, timeout=30)
+
+    # then Stripe is asked again and the deposit is created, not the 503 replayed
+    assert second.status_code == 201, second.text
+    assert "Idempotent-Replayed" not in second.headers
+    pi = only_payment_intent(stripe_provider)
+    assert second.json()["status"] == "pending"
+    assert second.json()["payment"] == {"provider": "stripe", "client_secret": pi["client_secret"]}
+
+    # when the client retries once more with the same key
+    third = http.post(url, json=body, headers=headers, timeout=30)
+
+    # then the success is replayed and Stripe is not called again
+    assert third.status_code == 201
+    assert third.headers["Idempotent-Replayed"] == "true"
+    assert third.json() == second.json()
+    assert len(stripe_provider.calls("POST", "/v1/payment_intents")) == 5
+    assert only_payment_intent(stripe_provider)["id"] == pi["id"]
+
+    # and the payment, once Stripe confirms it, credits the wallet once
+    stripe_provider.succeed_payment_intent(pi["id"])
+    assert deliver(StripeStandIn.event("payment_intent.succeeded", stripe_provider.payment_intents[pi["id"]])) == 200
+    assert wallet_of(user).balance == Decimal("10.00")
+    assert credits_of(wallet_of(user)) == 1
+    assert_books_balance()
+
+
+def test_refusals_before_and_by_stripe_are_replayed_with_the_same_key(
+    live_server: LiveServer, stripe_provider: StripeStandIn
+) -> None:
+    # given a frozen wallet and a wallet whose card Stripe declines at creation
+    user = UserFactory.create()
+    WalletFactory.create(user=user, currency="USD", status=WalletStatus.FROZEN)
+    WalletFactory.create(user=user, currency="EUR")
+    http = _logged_in(live_server, user)
+    url = f"{live_server.url}/api/v1/transactions/deposit/"
+
+    # when a deposit into the frozen wallet is requested twice with one key
+    frozen = [
+        http.post(url, json={"currency": "USD", "amount": "5.00"}, headers={"Idempotency-Key": "frozen"}, timeout=30)
+        for _ in range(2)
+    ]
+    # then the 423 is the key's answer: the same body again, marked replayed, Stripe never asked
+    assert [r.status_code for r in frozen] == [423, 423]
+    assert frozen[0].json()["errors"][0]["code"] == "wallet_frozen"
+    assert frozen[1].content == frozen[0].content
+    assert frozen[1].headers["Idempotent-Replayed"] == "true"
+    assert not stripe_provider.calls("POST", "/v1/payment_intents")
+
+    # when Stripe rejects the payment (a 4xx: final, not an outage) and the client retries
+    stripe_provider.inject("402")
+    declined = [
+        http.post(url, json={"currency": "EUR", "amount": "5.00"}, headers={"Idempotency-Key": "declined"}, timeout=30)
+        for _ in range(2)
+    ]
+    # then the failed deposit is the key's answer; Stripe was asked once
+    assert [r.status_code for r in declined] == [201, 201]
+    assert declined[0].json()["status"] == "failed"
+    assert declined[1].content == declined[0].content
+    assert declined[1].headers["Idempotent-Replayed"] == "true"
+    assert len(stripe_provider.calls("POST", "/v1/payment_intents")) == 1
+    assert Wallet.objects.get(user=user, currency="EUR").balance == 0
