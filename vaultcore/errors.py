@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
@@ -80,6 +80,13 @@ class RequestTooLarge(DomainError):
     default_detail = "The request body is too large."
 
 
+class TooManyFields(DomainError):
+    """A form body with more fields (or files) than Django accepts."""
+
+    code = "too_many_fields"
+    default_detail = "The request has too many fields."
+
+
 class _DomainAPIException(exceptions.APIException):
     def __init__(self, exc: DomainError) -> None:
         self.status_code = exc.status_code
@@ -93,6 +100,8 @@ class ExceptionHandler(BaseExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, RequestDataTooBig):
             exc = RequestTooLarge()
+        elif isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+            exc = TooManyFields()
         if isinstance(exc, DomainError):
             return _DomainAPIException(exc)
         if _is_retryable_db_error(exc):

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.core.exceptions import DisallowedHost
+from django.core.exceptions import DisallowedHost, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_urlconf, resolve
 from rest_framework import status
@@ -76,6 +76,32 @@ class JsonErrorMiddleware:
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "server_error", "A server error occurred.")
+
+
+class MalformedRequestMiddleware:
+    """Refuse, with a 400 in the contract's shape, a URL no view should ever see.
+
+    A NUL character in the path or the query string (PostgreSQL text cannot hold one, so it would
+    fail in SQL as a 500) and more query parameters than ``DATA_UPLOAD_MAX_NUMBER_FIELDS`` (Django
+    raises ``TooManyFieldsSent`` wherever ``request.GET`` is first read, ``/healthz`` included).
+    Bodies are checked by the parsers and the exception handler.
+    """
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path_info:
+            return json_error(400, "null_characters_not_allowed", "Null characters are not allowed in the URL.")
+        try:
+            query = request.GET
+        except TooManyFieldsSent:
+            return json_error(400, "too_many_fields", "The request has too many query parameters.")
+        for key, values in query.lists():
+            if "\x00" in key or any("\x00" in value for value in values):
+                attr = None if "\x00" in key else key
+                return json_error(400, "null_characters_not_allowed", "Null characters are not allowed.", attr)
+        return self.get_response(request)
 
 
 class TrailingSlashMiddleware:

@@ -72,6 +72,7 @@ MIDDLEWARE = [
     "vaultcore.middleware.ApiNoStoreMiddleware",
     "vaultcore.middleware.AllowedHostMiddleware",
     "vaultcore.middleware.JsonErrorMiddleware",
+    "vaultcore.middleware.MalformedRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -1,15 +1,20 @@
-"""vaultcore.middleware: disallowed hosts answer the contract's 400; /api/ responses are no-store."""
+"""vaultcore.middleware: disallowed hosts answer the contract's 400; /api/ responses are no-store;
+NUL characters and too many query parameters are a 400, never a 500."""
 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
 from django.test import Client, override_settings
+from rest_framework.test import APIClient
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, StaffFactory, UserFactory
 from vaultcore.tests import live_server
+
+pytestmark = pytest.mark.django_db
 
 INVALID_HOST = {
     "type": "validation_error",
@@ -119,3 +124,64 @@ def test_the_public_schema_stays_cacheable() -> None:
 
     assert response.status_code == 200
     assert "no-store" not in response.get("Cache-Control", "")
+
+
+# --- Malformed requests ------------------------------------------------------------------------
+
+_TOO_MANY_PARAMS = "&".join(f"p{i}=1" for i in range(1001))
+
+
+def _assert_400(response, code: str, attr: str | None = None) -> None:
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["type"] == "validation_error"
+    assert body["errors"] == [{"code": code, "detail": body["errors"][0]["detail"], "attr": attr}]
+
+
+def _assert_no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/api/v1/users/", "/api/v1/transactions/", "/api/v1/no-such-path/"])
+def test_more_than_1000_query_parameters_is_a_400(path: str, caplog: pytest.LogCaptureFixture) -> None:
+    # given
+    client = APIClient()
+    client.force_authenticate(StaffFactory.create())
+    # when
+    response = client.get(f"{path}?{_TOO_MANY_PARAMS}")
+    # then
+    _assert_400(response, "too_many_fields")
+    _assert_no_error_logged(caplog)
+
+
+def test_a_nul_byte_in_the_username_path_is_a_400(caplog: pytest.LogCaptureFixture) -> None:
+    # given
+    client = APIClient()
+    client.force_authenticate(StaffFactory.create())
+    # when
+    response = client.get("/api/v1/users/a%00b/")
+    # then
+    _assert_400(response, "null_characters_not_allowed")
+    _assert_no_error_logged(caplog)
+
+
+def test_a_nul_byte_in_a_query_value_is_a_400_on_that_parameter(caplog: pytest.LogCaptureFixture) -> None:
+    # given
+    client = APIClient()
+    client.force_authenticate(StaffFactory.create())
+    # when
+    response = client.get("/api/v1/users/?search=a%00b")
+    # then
+    _assert_400(response, "null_characters_not_allowed", attr="search")
+    _assert_no_error_logged(caplog)
+
+
+def test_a_nul_byte_in_a_query_name_is_a_400(caplog: pytest.LogCaptureFixture) -> None:
+    response = APIClient().get("/healthz?a%00b=1")
+    _assert_400(response, "null_characters_not_allowed")
+    _assert_no_error_logged(caplog)
+
+
+def test_a_clean_request_passes_through() -> None:
+    assert APIClient().get("/healthz?probe=1").json() == {"status": "ok"}
