@@ -423,6 +423,7 @@ class MeApi(APIView):
 
 class UserListApi(APIView):
     permission_classes = [IsStaff]
+    pagination_class = LimitCursorPagination  # documents the {results, next, previous} page
 
     @extend_schema(
         tags=_USERS_TAG,

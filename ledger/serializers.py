@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -149,7 +148,7 @@ class TransactionOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     type = serializers.ChoiceField(choices=TransactionType.choices)
     status = serializers.ChoiceField(choices=TransactionStatus.choices)
-    currency = serializers.CharField()
+    currency = CurrencyField()
     amount = serializers.SerializerMethodField()
     direction = serializers.SerializerMethodField()
     balance_after = serializers.SerializerMethodField()
@@ -199,7 +198,9 @@ class TransactionOutputSerializer(serializers.Serializer):
                 value = obj.entries.filter(wallet_id=mine).values_list("balance_after", flat=True).first()
         return None if value is None else format_amount(value, obj.currency)
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(
+        {"type": "string", "nullable": True, "description": "The other user's username for transfers, else null."}
+    )
     def get_counterparty(self, obj: LedgerTransaction) -> str | None:
         other = obj.credit_wallet if self._mine_is_debit(obj) else obj.debit_wallet
         if other.kind != WalletKind.USER or other.user is None:

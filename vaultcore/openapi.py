@@ -8,6 +8,10 @@ itself; views add their domain statuses with ``error_responses(...)``, e.g.::
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -44,3 +48,89 @@ def error_responses(*status_codes: int, **descriptions: str) -> dict[int, OpenAp
         )
         for code in status_codes
     }
+
+
+# --- The generic error statuses, as the server sends them ---------------------------------------
+# drf-standardized-errors' defaults drift from this API: every 400 here is a `validation_error`
+# (parse errors included) whose codes come from serializers, domain rules and the request guards;
+# 401s also carry simplejwt's codes; 403/404 carry domain codes; 500 says `server_error`.
+# Wired in through DRF_STANDARDIZED_ERRORS["ERROR_SCHEMAS"] (settings).
+CODES_400 = (
+    "parse_error, required, null, blank, invalid, invalid_choice, max_length, min_length, "
+    "max_value, min_value, max_digits, max_decimal_places, not_a_list, null_characters_not_allowed, "
+    "too_many_fields, invalid_cursor, unsupported_currency, self_transfer, incorrect_password, "
+    "password_invalid, password_too_short, password_too_common, password_entirely_numeric, "
+    "password_too_similar, invalid_token, unique, invalid_signature, invalid_payload, ..."
+)
+CODES_401 = [
+    "not_authenticated",
+    "authentication_failed",
+    "token_not_valid",
+    "token_revoked",
+    "bad_authorization_header",
+]
+CODES_403 = ["permission_denied", "email_not_verified"]
+CODES_404 = ["not_found", "wallet_not_found", "recipient_not_found"]
+
+
+def _error_response_serializer(name: str, error_type: str, codes: list[str] | None, help_text: str) -> type:
+    # ``type`` and ``code`` enums are named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+    code: serializers.Field = (
+        serializers.ChoiceField(choices=codes, help_text=help_text)
+        if codes
+        else serializers.CharField(help_text=help_text)
+    )
+    error = type(
+        f"{name}ErrorSerializer",
+        (serializers.Serializer,),
+        {
+            "code": code,
+            "detail": serializers.CharField(help_text="Human-readable explanation."),
+            "attr": serializers.CharField(allow_null=True, help_text="The field at fault, or null."),
+        },
+    )
+    return type(
+        f"{name}ResponseSerializer",
+        (serializers.Serializer,),
+        {"type": serializers.ChoiceField(choices=[error_type]), "errors": error(many=True)},
+    )
+
+
+BadRequestResponseSerializer = _error_response_serializer(
+    "BadRequest", "validation_error", None, f"Machine-readable code, for example: {CODES_400}"
+)
+UnauthorizedResponseSerializer = _error_response_serializer(
+    "Unauthorized", "client_error", CODES_401, "No credentials, bad credentials, or an invalid or revoked token."
+)
+ForbiddenResponseSerializer = _error_response_serializer(
+    "Forbidden", "client_error", CODES_403, "A role rule, a failed CSRF check, or an unverified email."
+)
+NotFoundResponseSerializer = _error_response_serializer("NotFound", "client_error", CODES_404, "What was not found.")
+ServerErrorResponseSerializer = _error_response_serializer(
+    "ServerError", "server_error", ["server_error"], "`server_error`: never a stack trace or SQL."
+)
+
+
+class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
+    """``CurrencyField``: an enum of the enabled currencies (``WALLET_CURRENCIES``)."""
+
+    target_class = "ledger.serializers.CurrencyField"
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        return currency_schema()
+
+
+def currency_schema() -> dict[str, Any]:
+    return {"type": "string", "enum": list(settings.WALLET_CURRENCIES), "description": "Enabled ISO 4217 code."}
+
+
+def add_uri_too_long(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: a request line over gunicorn's limit (4,094 bytes) is answered 414 by
+    the HTTP server itself, before the API (so not in the error shape)."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "414", {"description": "URI too long: answered by the HTTP server, not in the error shape."}
+                )
+    return result

@@ -253,6 +253,14 @@ DRF_STANDARDIZED_ERRORS = {
     "EXCEPTION_FORMATTER_CLASS": "vaultcore.errors.ExceptionFormatter",
     # The contract's error shape holds in DEBUG too.
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # The generic statuses' schemas, as this API sends them (vaultcore/openapi.py).
+    "ERROR_SCHEMAS": {
+        400: "vaultcore.openapi.BadRequestResponseSerializer",
+        401: "vaultcore.openapi.UnauthorizedResponseSerializer",
+        403: "vaultcore.openapi.ForbiddenResponseSerializer",
+        404: "vaultcore.openapi.NotFoundResponseSerializer",
+        500: "vaultcore.openapi.ServerErrorResponseSerializer",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "VaultCore API",
@@ -275,6 +283,7 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "vaultcore.openapi.add_uri_too_long",
     ],
 }
 
@@ -449,6 +458,13 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "TransactionStatusEnum": "ledger.models.TransactionStatus",
     "DirectionEnum": "ledger.models.Direction",
     "WalletStatusEnum": "wallets.models.WalletStatus",
+    # The generic error statuses' enums (vaultcore/openapi.py).
+    "ValidationErrorTypeEnum": ["validation_error"],
+    "ClientErrorTypeEnum": ["client_error"],
+    "ServerErrorTypeEnum": ["server_error"],
+    "Unauthorized401CodeEnum": "vaultcore.openapi.CODES_401",
+    "Forbidden403CodeEnum": "vaultcore.openapi.CODES_403",
+    "NotFound404CodeEnum": "vaultcore.openapi.CODES_404",
 }
 if not DEBUG and PAYMENTS_PROVIDER == "sandbox" and not ALLOW_SANDBOX_PROVIDER:
     raise ImproperlyConfigured(

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from ledger.selectors import wallet_balance_as_of
 from ledger.serializers import CurrencyField
-from vaultcore.openapi import error_responses
+from vaultcore.openapi import currency_schema, error_responses
 from wallets.models import Wallet, WalletStatus
 from wallets.money import format_amount
 from wallets.selectors import wallet_get, wallet_list
@@ -33,7 +33,7 @@ class WalletInputSerializer(serializers.Serializer):
 
 class WalletOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
-    currency = serializers.CharField()
+    currency = CurrencyField()
     balance = serializers.SerializerMethodField()
     available_balance = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=WalletStatus.choices)
@@ -76,7 +76,7 @@ class WalletListCreateApi(APIView):
 class WalletDetailApi(APIView):
     @extend_schema(
         operation_id="wallets_retrieve",
-        parameters=[AsOfSerializer, OpenApiParameter("currency", str, OpenApiParameter.PATH)],
+        parameters=[AsOfSerializer, OpenApiParameter("currency", currency_schema(), OpenApiParameter.PATH)],
         responses={200: WalletOutputSerializer, **error_responses(404)},
         description=(
             "Your wallet in `currency` (404 `wallet_not_found` if none). With `?as_of=` the balance "
