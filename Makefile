@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke
+.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke schemathesis
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: $(VENV)/.dev-installed ## benchmarks: raw SQL ceiling, service and HTTP l
 
 bench-smoke: $(VENV)/.dev-installed ## the benchmarks with tiny counts, a few seconds (CI)
 	$(PY) -m bench --smoke --output bench/results/smoke.json $(BENCH_ARGS)
+
+schemathesis: $(VENV)/.dev-installed ## fuzz a live server against /api/schema/: fails on any 5xx or schema drift (a few minutes)
+	$(PY) .ci/schemathesis.py
 
 db-stop: ## stop the embedded PostgreSQL server
 	-@[ -f .vaultcore/pgdata/postmaster.pid ] && $(PY) -c 'import pgserver, pathlib; pgserver.get_server(pathlib.Path(".vaultcore/pgdata"), cleanup_mode="stop")' && echo "embedded PostgreSQL stopped"

@@ -1,0 +1,222 @@
+"""Run schemathesis against the served OpenAPI schema; exit non-zero on any 5xx or schema drift.
+
+A production-like server (gunicorn, DEBUG off, throttles off, sandbox payments) on a spare
+port, over a database of its own, seeded through ``manage.py seed_demo`` (real services):
+``alice`` is a verified user with funded wallets, ``ops`` an admin (staff and above). Each
+identity — anonymous, alice, ops — gets a bounded run of every operation with the checks
+below. Logging out would revoke the very token the rest of the run uses, so the signed-in runs
+skip the two logout operations (the anonymous run covers them).
+
+Environment: DATABASE_URL (server to create the database on; default local PostgreSQL),
+SCHEMATHESIS_DATABASE_NAME, SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_SEED
+(default fixed, so CI is repeatable; set "random" for a fresh one), SCHEMATHESIS_REPORT_DIR.
+"""
+
+# The commands and URLs below are this script's own (loopback server, the venv's executables).
+# ruff: noqa: S603, S310
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+DEMO_PASSWORD = "vaultcore-demo-password"  # noqa: S105 - seed_demo's public demo password
+SIGNED_IN_EXCLUDES = ["/api/v1/auth/logout/", "/api/v1/auth/logout-all/"]
+
+
+def log(message: str) -> None:
+    print(f"--> {message}", flush=True)
+
+
+def database_urls() -> tuple[str, str, str]:
+    """(admin URL to create the database from, the run's DATABASE_URL, the database name)."""
+    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    name = os.environ.get("SCHEMATHESIS_DATABASE_NAME", "vaultcore_schemathesis")
+    parts = urlsplit(base)
+    return base, urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def recreate_database(admin_url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def server_env(database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "vaultcore.settings",
+            "DEBUG": "False",
+            "SECRET_KEY": "schemathesis-" + secrets.token_urlsafe(48),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            # No REDIS_URL: Celery runs tasks in-process, so nothing is queued on a shared broker.
+            "PAYMENTS_PROVIDER": "sandbox",
+            "ALLOW_SANDBOX_PROVIDER": "True",
+            "THROTTLE_USER_RATE": "off",
+            "THROTTLE_AUTH_RATE": "off",
+            # Plain HTTP on loopback (TLS is a proxy's job in production).
+            "SECURE_SSL_REDIRECT": "False",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            # Webhook signatures are verified (a bad one is a 400), as in production.
+            "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+            "ENCRYPTION_KEYS": "st1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    child_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "vaultcore.wsgi:application"],
+            cwd=ROOT,
+            env=child_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return proc, base
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            stop_server(proc)
+            raise RuntimeError(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
+        time.sleep(0.2)
+
+
+def stop_server(proc: subprocess.Popen[bytes]) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def access_token(base: str, username: str) -> str:
+    body = json.dumps({"username": username, "password": DEMO_PASSWORD}).encode()
+    request = urllib.request.Request(
+        base + "/api/v1/auth/token/", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return str(json.load(response)["access"])
+
+
+def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) -> int:
+    examples = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20")
+    seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
+    command = [
+        str(Path(PY).with_name("schemathesis")),
+        "--no-color",
+        "run",
+        f"{base}/api/schema/?format=json",
+        "--url",
+        base,
+        "--checks",
+        CHECKS,
+        "--max-examples",
+        examples,
+        "--phases",
+        "examples,coverage,fuzzing",
+        # One worker: with two, hypothesis' lambda descriptions call ast.parse from both threads
+        # and CPython 3.11 sometimes fails ("AST constructor recursion depth mismatch").
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report_dir / f"{identity}.xml"),
+        "--suppress-health-check",
+        "all",
+    ]
+    if seed != "random":
+        command += ["--seed", seed]
+    if token is not None:
+        command += ["--header", f"Authorization: Bearer {token}"]
+        for path in SIGNED_IN_EXCLUDES:
+            command += ["--exclude-path", path]
+    log(f"schemathesis as {identity}: {examples} examples per operation")
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
+def main() -> int:
+    admin_url, database_url, name = database_urls()
+    report_dir = Path(os.environ.get("SCHEMATHESIS_REPORT_DIR", ROOT / ".ci" / "schemathesis-report"))
+    shutil.rmtree(report_dir, ignore_errors=True)
+    report_dir.mkdir(parents=True)
+    log(f"database {name}: recreate, migrate, seed")
+    recreate_database(admin_url, name)
+    env = server_env(database_url)
+    manage(env, "migrate", "--noinput", "-v", "0")
+    seeded = json.loads(manage(env, "seed_demo", "--allow-production", "--json"))
+    if seeded["outcome"] != "seeded":
+        raise RuntimeError(f"seed_demo did not seed: {seeded}")
+    proc, base = start_server(env, report_dir / "server.log")
+    log(f"gunicorn at {base} (log: {report_dir / 'server.log'})")
+    failed: list[str] = []
+    try:
+        identities: list[tuple[str, str | None]] = [
+            ("anonymous", None),
+            ("alice", access_token(base, "alice")),
+            ("ops", access_token(base, "ops")),
+        ]
+        for identity, token in identities:
+            if schemathesis(base, identity, token, report_dir) != 0:
+                failed.append(identity)
+    finally:
+        stop_server(proc)
+    if failed:
+        log(f"FAILED for: {', '.join(failed)} (JUnit reports and server log in {report_dir})")
+        return 1
+    log("schemathesis: no 5xx and no schema non-conformance")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
