@@ -2,10 +2,11 @@
 
 A production-like server (gunicorn, DEBUG off, throttles off, sandbox payments) on a spare
 port, over a database of its own, seeded through ``manage.py seed_demo`` (real services):
-``alice`` is a verified user with funded wallets, ``ops`` an admin (staff and above). Each
-identity — anonymous, alice, ops — gets a bounded run of every operation with the checks
-below. Logging out would revoke the very token the rest of the run uses, so the signed-in runs
-skip the two logout operations (the anonymous run covers them).
+``alice`` is a verified user with funded wallets, ``ops`` an admin, and ``sam`` (registered
+and made staff through the API) staff. Each identity (anonymous, alice, staff, ops) gets a
+bounded run of every operation with the checks below. Logging out would revoke the very token
+the rest of the run uses, so the signed-in runs skip the two logout operations (the anonymous
+run covers them).
 
 Environment: DATABASE_URL (server to create the database on; default local PostgreSQL),
 SCHEMATHESIS_DATABASE_NAME, SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_SEED
@@ -144,6 +145,32 @@ def access_token(base: str, username: str) -> str:
         return str(json.load(response)["access"])
 
 
+def post_json(base: str, path: str, body: dict[str, str], token: str | None = None) -> dict[str, object]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.load(response))
+
+
+def staff_member(base: str, admin_token: str) -> str:
+    """Register ``sam`` through the API and make them staff with the admin's role change."""
+    post_json(
+        base,
+        "/api/v1/auth/register/",
+        {
+            "username": "sam",
+            "email": "sam@example.com",
+            "password": DEMO_PASSWORD,
+            "first_name": "Sam",
+            "last_name": "S",
+        },
+    )
+    post_json(base, "/api/v1/users/sam/role/", {"role": "staff"}, admin_token)
+    return access_token(base, "sam")
+
+
 def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) -> int:
     examples = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20")
     seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
@@ -201,10 +228,12 @@ def main() -> int:
     log(f"gunicorn at {base} (log: {report_dir / 'server.log'})")
     failed: list[str] = []
     try:
+        ops = access_token(base, "ops")
         identities: list[tuple[str, str | None]] = [
             ("anonymous", None),
             ("alice", access_token(base, "alice")),
-            ("ops", access_token(base, "ops")),
+            ("staff", staff_member(base, ops)),
+            ("ops", ops),
         ]
         for identity, token in identities:
             if schemathesis(base, identity, token, report_dir) != 0:
