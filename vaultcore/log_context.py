@@ -36,3 +36,16 @@ class RedactSecretsFilter(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, None
         return True
+
+
+class ClientErrorFilter(logging.Filter):
+    """Requests a client got wrong are warnings without a stack trace: Django logs suspicious
+    requests (too many fields, a bad Host) at ERROR and refused ones with their traceback.
+    Server errors keep their level and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("django.security.") and record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        if record.name.startswith(("django.request", "django.security")) and record.levelno < logging.ERROR:
+            record.exc_info, record.exc_text = None, None
+        return True

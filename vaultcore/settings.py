@@ -296,6 +296,7 @@ LOGGING = {
     "filters": {
         "request_id": {"()": "vaultcore.log_context.RequestIdFilter"},
         "redact_secrets": {"()": "vaultcore.log_context.RedactSecretsFilter"},
+        "client_errors": {"()": "vaultcore.log_context.ClientErrorFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -308,7 +309,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "redact_secrets"],
+            "filters": ["request_id", "redact_secrets", "client_errors"],
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
         }
     },

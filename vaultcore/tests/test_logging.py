@@ -5,8 +5,12 @@ import logging
 import logging.config
 from io import StringIO
 
+import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
+
+from accounts.tests.factories import StaffFactory
 
 
 def _logging_probe() -> bool:
@@ -51,5 +55,41 @@ def test_plain_log_lines_carry_the_request_id(api_client: APIClient, monkeypatch
         monkeypatch.setattr(health, "check_database", _logging_probe)
         api_client.get("/readyz", HTTP_X_REQUEST_ID="req-43")
         assert "[req-43] probe" in stream.getvalue()
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+
+@pytest.mark.django_db
+def test_requests_a_client_got_wrong_log_warnings_without_tracebacks() -> None:
+    # given the production log configuration
+    stream = StringIO()
+    try:
+        _configure("plain", stream)
+        staff = StaffFactory.create()
+        admin = Client()
+        admin.force_login(staff)
+        # when a client sends too many form fields to the admin and opens a page it may not see
+        fields = "&".join(f"f{i}=1" for i in range(1001))
+        too_many = Client().post("/admin/login/", fields, content_type="application/x-www-form-urlencoded")
+        denied = admin.get("/admin/payments/bankaccount/")
+        # then both are refused and logged as warnings, with no stack trace
+        assert (too_many.status_code, denied.status_code) == (400, 403)
+        output = stream.getvalue()
+        assert "WARNING django.security.TooManyFieldsSent" in output
+        assert "WARNING django.request" in output
+        assert " ERROR " not in output and "Traceback" not in output
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+
+def test_server_errors_keep_their_level_and_traceback() -> None:
+    stream = StringIO()
+    try:
+        _configure("plain", stream)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            logging.getLogger("django.request").exception("Internal Server Error: /x/")
+        assert "ERROR django.request" in stream.getvalue() and "Traceback" in stream.getvalue()
     finally:
         logging.config.dictConfig(settings.LOGGING)
