@@ -24,13 +24,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def database_url(password: str = "") -> str:
-    """DATABASE_URL of the database this test uses (the test database under ``db``)."""
+def database_env(password: str = "") -> dict[str, str]:
+    """DATABASE_URL of the database this test uses (the test database under ``db``).
+
+    A socket directory (the embedded PostgreSQL) cannot be written as a URL host, so it goes to
+    libpq's PGHOST/PGPORT and the URL names no host.
+    """
     db = connection.settings_dict
     auth = quote(db["USER"] or "postgres", safe="") + (":" + quote(password, safe="") if password else "")
-    host = quote(db["HOST"] or "127.0.0.1", safe="")  # a socket directory becomes %2F...
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+    host, port = str(db["HOST"] or "127.0.0.1"), str(db["PORT"] or "")
+    if host.startswith("/"):
+        env = {"PGHOST": host, **({"PGPORT": port} if port else {})}
+        return {**env, "DATABASE_URL": f"postgres://{auth}@/{db['NAME']}"}
+    return {"DATABASE_URL": f"postgres://{auth}@{host}{':' + port if port else ''}/{db['NAME']}"}
 
 
 def server_env(extra: dict[str, str]) -> dict[str, str]:

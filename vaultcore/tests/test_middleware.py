@@ -57,7 +57,7 @@ def test_a_disallowed_host_gets_the_contracts_400_on_every_path(path: str, debug
 def test_a_disallowed_host_is_refused_by_a_real_debug_server_without_leaking_settings(tmp_path: Path) -> None:
     # given runserver in DEBUG (as `make run` starts it) whose DATABASE_URL holds a password
     port = live_server.free_port()
-    env = live_server.server_env({"DEBUG": "True", "DATABASE_URL": live_server.database_url("hunter2-db-secret")})
+    env = live_server.server_env({"DEBUG": "True", **live_server.database_env("hunter2-db-secret")})
     argv = ["manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"]
 
     with live_server.running(argv, env, port, tmp_path / "runserver.log"):

@@ -124,7 +124,7 @@ def test_two_server_processes_share_the_throttle_count_without_redis(tmp_path: P
         **PRODUCTION_ENV,
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "False",
-        "DATABASE_URL": live_server.database_url(),
+        **live_server.database_env(),
         "CACHE_KEY_PREFIX": prefix,
         "THROTTLE_USER_RATE": "off",
         "THROTTLE_AUTH_RATE": "4/min",
