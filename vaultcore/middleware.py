@@ -1,4 +1,5 @@
-"""Project middleware: request ids, JSON errors outside DRF, slash-tolerant routing."""
+"""Project middleware: request ids, the Host check, JSON errors outside DRF, malformed requests,
+no-store API responses, slash-tolerant routing."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from vaultcore.log_context import request_id_var
 logger = logging.getLogger("vaultcore.request")
 security_logger = logging.getLogger("django.security.DisallowedHost")
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"\A[A-Za-z0-9._:-]{1,128}\Z")
 _HTML_PREFIXES = ("/admin/", "/api/docs/")
 _CACHEABLE_API_PREFIXES = ("/api/schema/", "/api/docs/")
 

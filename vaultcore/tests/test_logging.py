@@ -93,3 +93,9 @@ def test_server_errors_keep_their_level_and_traceback() -> None:
         assert "ERROR django.request" in stream.getvalue() and "Traceback" in stream.getvalue()
     finally:
         logging.config.dictConfig(settings.LOGGING)
+
+
+def test_a_request_id_with_a_trailing_newline_is_replaced(api_client: APIClient) -> None:
+    response = api_client.get("/healthz", HTTP_X_REQUEST_ID="req-44\n")
+    assert response["X-Request-ID"] != "req-44\n"
+    assert len(response["X-Request-ID"]) == 32
