@@ -95,7 +95,7 @@ def main(argv: list[str]) -> int:
     from accounts.models import User
     from bench import scratch
     from bench.http_level import PROXY_HEADERS, mint_tokens
-    from ledger.services import transfer_create
+    from ledger.services.transfers import transfer_create
 
     scratch.recreate_and_migrate()
     population = scratch.populate(prefix="p", count=200, balance=Decimal("100000.00"))

@@ -138,7 +138,7 @@ def _run_in_process(
 ) -> RunResult:
     """``ready`` is called once the senders are loaded, right before the clients start."""
     from accounts.models import User
-    from ledger.services import transfer_create
+    from ledger.services.transfers import transfer_create
 
     users = User.objects.in_bulk(population.user_ids)
     senders = [users[pk] for pk in population.user_ids]
@@ -174,7 +174,7 @@ def run_double_spend(spenders: Population, recipients: Population, *, clients: i
     """Round r: ``clients`` concurrent transfers of spender r's whole balance, to different
     recipients. Exactly one may succeed; the others must get 422 ``insufficient_funds``."""
     from accounts.models import User
-    from ledger.services import transfer_create
+    from ledger.services.transfers import transfer_create
 
     users = User.objects.in_bulk(spenders.user_ids)
 

@@ -207,16 +207,16 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
 
 @admin.register(IdempotencyKey)
 class IdempotencyKeyAdmin(admin.ModelAdmin):
-    list_display = ("key", "user", "endpoint", "response_status", "transaction_link", "created_at", "locked_at")
+    list_display = ("key", "user", "operation", "transaction_link", "created_at", "locked_at")
     search_fields = ("=key", "user__username")
     list_select_related = ("user", "transaction")
     fields = (
         "user",
         "key",
-        "endpoint",
+        "operation",
         "fingerprint",
         "transaction_link",
-        "response_status",
+        "outcome",
         "created_at",
         "locked_at",
     )

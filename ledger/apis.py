@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -17,38 +17,26 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from ledger import selectors, services
+from ledger import selectors
 from ledger.exceptions import TransactionNotFound
-from ledger.idempotency import HEADER, ResponseCapture, idempotent_post
+from ledger.idempotency import Outcome
+from ledger.idempotency_http import IDEMPOTENCY_PARAMETER, idempotent_post
 from ledger.models import IdempotencyKey, LedgerTransaction
+from ledger.selectors import wallet_balance_as_of
 from ledger.serializers import (
-    DepositInputSerializer,
-    DepositOutputSerializer,
     StatementFilterSerializer,
     TransactionFilterSerializer,
     TransactionOutputSerializer,
     TransferInputSerializer,
-    WithdrawInputSerializer,
     transfer_input_validate,
 )
-from payments.providers import get_provider
-from vaultcore.openapi import error_responses
+from ledger.services import transfers
+from vaultcore.openapi import currency_schema, error_responses
 from vaultcore.pagination import LimitCursorPagination
 from wallets.money import format_amount
 from wallets.selectors import wallet_get
-
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "1-255 printable ASCII characters. The same key from the same user with the same body "
-        "returns the first response again (header `Idempotent-Replayed: true`) and moves no money; "
-        "with a different body: 422 `idempotency_key_reused`; while the first request runs: 409 "
-        "`idempotency_key_in_use`. Kept at least 24 hours. Business refusals (403/404/422/423) are "
-        "replayed too; bad input (400) is not stored."
-    ),
-)
+from wallets.serializers import AsOfSerializer, WalletOutputSerializer
+from wallets.services import currency_validate
 
 
 def _user(request: Request) -> User:
@@ -59,72 +47,6 @@ def _user(request: Request) -> User:
 def _render(request: Request, txn: LedgerTransaction, *, status_code: int = status.HTTP_201_CREATED) -> Response:
     data = TransactionOutputSerializer(txn, context={"user": _user(request)}).data
     return Response(data, status=status_code)
-
-
-class DepositApi(APIView):
-    @extend_schema(
-        operation_id="transactions_deposit",
-        request=DepositInputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: DepositOutputSerializer, **error_responses(404, 409, 422, 423, 503)},
-        description=(
-            "Deposit into your wallet. Sandbox provider: `posted` at once. Stripe: `pending` plus "
-            "`payment.client_secret`; credited when Stripe confirms. No wallet in that currency: 404 "
-            "`wallet_not_found`; frozen wallet: 423 `wallet_frozen`."
-        ),
-    )
-    def post(self, request: Request) -> HttpResponse:
-        serializer = DepositInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        user = _user(request)
-
-        def handler(key: IdempotencyKey | None) -> Response:
-            txn, result = services.deposit_create(
-                user=user, currency=data["currency"], amount=data["amount"], idempotency_key=key
-            )
-            payment = {"provider": get_provider().name, "client_secret": result.client_secret}
-            body = DepositOutputSerializer(txn, context={"user": user, "payment": payment}).data
-            return Response(body, status=status.HTTP_201_CREATED)
-
-        def render(txn: LedgerTransaction) -> Response:
-            payment = {"provider": get_provider().name, "client_secret": None}
-            body = DepositOutputSerializer(txn, context={"user": user, "payment": payment}).data
-            return Response(body, status=status.HTTP_201_CREATED)
-
-        return idempotent_post(request, endpoint="deposit", handler=handler, render=render)
-
-
-class WithdrawApi(APIView):
-    @extend_schema(
-        operation_id="transactions_withdraw",
-        request=WithdrawInputSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: TransactionOutputSerializer, **error_responses(403, 404, 409, 422, 423, 503)},
-        description=(
-            "Withdraw to a bank account. The amount is held at once (`available_balance` drops); the "
-            "transaction is `posted` when the payout is paid, `voided` (hold released) if it fails. "
-            "Errors: 403 `email_not_verified`, 404 `wallet_not_found`, 422 `insufficient_funds` / "
-            "`limit_exceeded`, 423 `wallet_frozen`."
-        ),
-    )
-    def post(self, request: Request) -> HttpResponse:
-        serializer = WithdrawInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        user = _user(request)
-
-        def handler(key: IdempotencyKey | None) -> Response:
-            txn = services.withdrawal_create(
-                user=user,
-                currency=data["currency"],
-                amount=data["amount"],
-                bank_account_id=data.get("bank_account_id"),
-                idempotency_key=key,
-            )
-            return _render(request, txn)
-
-        return idempotent_post(request, endpoint="withdraw", handler=handler, render=lambda t: _render(request, t))
 
 
 class TransferApi(APIView):
@@ -140,25 +62,61 @@ class TransferApi(APIView):
             "`insufficient_funds` / `limit_exceeded`, 423 `wallet_frozen`."
         ),
     )
-    def post(self, request: Request) -> HttpResponse:
+    def post(self, request: Request) -> Response:
         data = transfer_input_validate(request.data)
         user = _user(request)
 
-        def handler(key: IdempotencyKey | None) -> Response:
-            # With a key, the response is rendered before the money is written and stored with it.
-            capture = ResponseCapture(lambda t: _render(request, t))
-            txn = services.transfer_create(
+        def run(key: IdempotencyKey | None) -> Outcome:
+            txn = transfers.transfer_create(
                 sender=user,
                 recipient=data["recipient"],
                 currency=data["currency"],
                 amount=data["amount"],
                 description=data.get("description", ""),
                 idempotency_key=key,
-                respond=capture,
             )
-            return capture.response or _render(request, txn)
+            return Outcome(transactions=[txn])
 
-        return idempotent_post(request, endpoint="transfer", handler=handler, render=lambda t: _render(request, t))
+        return idempotent_post(
+            request,
+            operation="transfer",
+            params=transfer_params(data),
+            run=run,
+            render=lambda outcome: _render(request, outcome.transactions[0]),
+        )
+
+
+def transfer_params(data: dict[str, Any]) -> dict[str, Any]:
+    """The transfer's validated input, as its idempotency key fingerprints it."""
+    return {
+        "recipient": data["recipient"],
+        "currency": data["currency"],
+        "amount": str(data["amount"]),
+        "description": data.get("description", ""),
+    }
+
+
+# The wallet with its balance as of an instant reads the ledger, so it is served here (mounted
+# under /api/v1/wallets/): wallets never import ledger.
+class WalletDetailApi(APIView):
+    @extend_schema(
+        operation_id="wallets_retrieve",
+        parameters=[AsOfSerializer, OpenApiParameter("currency", currency_schema(), OpenApiParameter.PATH)],
+        responses={200: WalletOutputSerializer, **error_responses(404)},
+        description=(
+            "Your wallet in `currency` (404 `wallet_not_found` if none). With `?as_of=` the balance "
+            "and available balance at that instant, from the ledger's balance snapshots."
+        ),
+    )
+    def get(self, request: Request, currency: str) -> Response:
+        params = AsOfSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        wallet = wallet_get(user=_user(request), currency=currency_validate(currency=currency))
+        context: dict[str, Any] = {}
+        as_of = params.validated_data.get("as_of")
+        if as_of is not None:
+            context["balance_at"] = wallet_balance_as_of(wallet=wallet, as_of=as_of)
+        return Response(WalletOutputSerializer(wallet, context=context).data)
 
 
 class _OffsetPagination(LimitOffsetPagination):

@@ -39,6 +39,7 @@ from ledger.exceptions import (
     ReversalAlreadyRequested,
     SelfDealing,
 )
+from ledger.lock_objects import approval_lock
 from ledger.models import (
     ApprovalKind,
     ApprovalRequest,
@@ -48,13 +49,10 @@ from ledger.models import (
     TransactionStatus,
     TransactionType,
 )
-from ledger.services import (
-    adjustment_write,
-    amount_validate,
-    require_not_wallet_owner,
-    retry_on_contention,
-    reversal_write,
-)
+from ledger.services.adjustments import adjustment_write
+from ledger.services.common import amount_validate, require_not_wallet_owner
+from ledger.services.posting import retry_on_contention
+from ledger.services.reversals import reversal_write
 from wallets.exceptions import WalletNotFound
 from wallets.models import SystemAccount, Wallet, WalletKind
 from wallets.services import system_wallet_get
@@ -198,7 +196,7 @@ def reversal_propose(*, acting_user: User, original: LedgerTransaction, reason: 
 
 # --- Decisions (checker) ---------------------------------------------------------------------
 def _lock_pending(*, acting_user: User, approval_id: int) -> ApprovalRequest:
-    approval = ApprovalRequest.objects.select_for_update(of=("self",)).get(pk=approval_id)
+    approval = approval_lock(pk=approval_id)
     if approval.status != ApprovalStatus.PENDING:
         raise ApprovalNotPending()
     if not approval_can_decide(acting_user=acting_user, approval=approval):

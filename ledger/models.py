@@ -128,26 +128,27 @@ class LedgerEntry(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """An ``Idempotency-Key`` of a money-moving request, per user, with its request fingerprint.
+    """An idempotency key of a money operation, per user, with the fingerprint of its input.
 
-    Claimed (inserted) before the work starts; ``transaction`` is set inside the money service's
-    own atomic block, so money and key commit together; the response is stored after.
+    Claimed (inserted) before the operation runs; ``transaction`` is set inside the money
+    service's own atomic block, so money and key commit together; ``outcome`` records what the
+    operation answered (see ``ledger.idempotency``), never transport bytes.
     """
 
-    # No single-column FK indexes: every request inserts a key and updates it twice, and each
-    # index is written on every insert and on every update that cannot be HOT. Lookups by user
-    # use the unique (user, key) index; nothing looks keys up by transaction, and transactions
-    # are never deleted (the ledger's triggers), so SET_NULL never has to find them.
+    # No single-column FK indexes: every request inserts a key and updates it, and each index is
+    # written on every insert and on every update that cannot be HOT. Lookups by user use the
+    # unique (user, key) index; nothing looks keys up by transaction, and transactions are never
+    # deleted (the ledger's triggers), so SET_NULL never has to find them.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     key = models.CharField(max_length=255)
-    endpoint = models.CharField(max_length=64)
+    operation = models.CharField(max_length=64)
     fingerprint = models.CharField(max_length=64)
     transaction = models.ForeignKey(
         LedgerTransaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
-    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    # The rendered JSON, byte for byte (jsonb would reorder keys), replayed as is.
-    response_body = models.TextField(null=True, blank=True)  # noqa: DJ001 - NULL = not stored yet
+    # {"transactions": [{id, status, reference, posted_at}], "result": {...}} or {"error": {...}};
+    # NULL while the operation runs.
+    outcome = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     locked_at = models.DateTimeField()
 

@@ -11,62 +11,7 @@ from rest_framework import serializers
 from ledger.models import Direction, LedgerTransaction, TransactionStatus, TransactionType
 from wallets.models import WalletKind
 from wallets.money import AmountError, CurrencyError, format_amount, parse_amount, validate_currency
-
-AMOUNT_HELP = (
-    "Decimal string (or exact JSON number) with at most the currency's minor-unit digits "
-    "(USD 2, JPY 0, KWD 3); > 0 and <= MAX_TRANSACTION_AMOUNT. Never rounded."
-)
-
-
-class CurrencyField(serializers.CharField):
-    """An enabled ISO 4217 code (upper case); anything else is 400 ``unsupported_currency``."""
-
-    default_error_messages = {"unsupported_currency": "Unsupported currency."}
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("help_text", "ISO 4217 code, upper case; one of the enabled currencies.")
-        super().__init__(max_length=3, **kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        try:
-            return validate_currency(data)
-        except CurrencyError as exc:
-            raise serializers.ValidationError(str(exc), code="unsupported_currency") from exc
-
-
-@extend_schema_field({"type": "string", "format": "decimal", "example": "10.50"})
-class AmountField(serializers.Field):
-    """Keeps the raw JSON value; ``MoneyInputSerializer.validate`` parses it with the currency."""
-
-    default_error_messages = {"invalid": "Invalid amount."}
-
-    def to_internal_value(self, data: Any) -> Any:
-        return data
-
-    def to_representation(self, value: Any) -> Any:  # pragma: no cover - input only
-        return str(value)
-
-
-class MoneyInputSerializer(serializers.Serializer):
-    currency = CurrencyField()
-    amount = AmountField(help_text=AMOUNT_HELP)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        try:
-            attrs["amount"] = parse_amount(attrs["amount"], attrs["currency"])
-        except AmountError as exc:
-            raise serializers.ValidationError({"amount": [str(exc)]}, code="invalid") from exc
-        return attrs
-
-
-class DepositInputSerializer(MoneyInputSerializer):
-    pass
-
-
-class WithdrawInputSerializer(MoneyInputSerializer):
-    bank_account_id = serializers.CharField(
-        required=False, allow_null=True, max_length=64, help_text="One of your bank accounts (payments API)."
-    )
+from wallets.serializers import CurrencyField, MoneyInputSerializer
 
 
 class TransferInputSerializer(MoneyInputSerializer):
@@ -206,21 +151,3 @@ class TransactionOutputSerializer(serializers.Serializer):
         if other.kind != WalletKind.USER or other.user is None:
             return None
         return other.user.username
-
-
-class PaymentSerializer(serializers.Serializer):
-    provider = serializers.CharField()
-    client_secret = serializers.CharField(allow_null=True)
-
-
-class DepositOutputSerializer(TransactionOutputSerializer):
-    payment = serializers.SerializerMethodField()
-
-    @extend_schema_field(PaymentSerializer)
-    def get_payment(self, obj: LedgerTransaction) -> dict[str, Any]:
-        return self.context["payment"]
-
-    def to_representation(self, instance: LedgerTransaction) -> dict[str, Any]:
-        data = super().to_representation(instance)
-        data["payment"] = self.get_payment(instance)
-        return data

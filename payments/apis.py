@@ -13,13 +13,26 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ledger.serializers import CurrencyField
+from accounts.models import User
+from ledger.idempotency import Outcome
+from ledger.idempotency_http import IDEMPOTENCY_PARAMETER, idempotent_post
+from ledger.models import IdempotencyKey
+from ledger.serializers import TransactionOutputSerializer
 from payments import validators
+from payments.deposits import deposit_create
 from payments.exceptions import WebhookPayloadTooLarge
 from payments.models import BankAccount
+from payments.providers import get_provider
 from payments.selectors import bank_account_list
+from payments.serializers import (
+    DepositInputSerializer,
+    DepositOutputSerializer,
+    WithdrawInputSerializer,
+)
 from payments.services import bank_account_create, bank_account_delete, stripe_event_receive
+from payments.withdrawals import withdrawal_create
 from vaultcore.openapi import error_responses
+from wallets.serializers import CurrencyField
 
 
 def _validated(normalize: Any, value: str, **kwargs: Any) -> str:
@@ -162,3 +175,84 @@ class StripeWebhookApi(APIView):
             raise WebhookPayloadTooLarge() from None
         event, created = stripe_event_receive(payload=payload, signature=request.headers.get("Stripe-Signature"))
         return Response({"id": event.stripe_id, "duplicate": not created}, status=status.HTTP_200_OK)
+
+
+# --- Money in and out (mounted under /api/v1/transactions/) ------------------------------------
+def _user(request: Request) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    return user
+
+
+class DepositApi(APIView):
+    @extend_schema(
+        operation_id="transactions_deposit",
+        request=DepositInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: DepositOutputSerializer, **error_responses(404, 409, 422, 423, 503)},
+        description=(
+            "Deposit into your wallet. Sandbox provider: `posted` at once. Stripe: `pending` plus "
+            "`payment.client_secret`; credited when Stripe confirms. No wallet in that currency: 404 "
+            "`wallet_not_found`; frozen wallet: 423 `wallet_frozen`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = DepositInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = _user(request)
+
+        def run(key: IdempotencyKey | None) -> Outcome:
+            txn, result = deposit_create(
+                user=user, currency=data["currency"], amount=data["amount"], idempotency_key=key
+            )
+            payment = {"provider": get_provider().name, "client_secret": result.client_secret}
+            return Outcome(transactions=[txn], result={"payment": payment})
+
+        def render(outcome: Outcome) -> Response:
+            context = {"user": user, "payment": outcome.result["payment"]}
+            body = DepositOutputSerializer(outcome.transactions[0], context=context).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        params = {"currency": data["currency"], "amount": str(data["amount"])}
+        return idempotent_post(request, operation="deposit", params=params, run=run, render=render)
+
+
+class WithdrawApi(APIView):
+    @extend_schema(
+        operation_id="transactions_withdraw",
+        request=WithdrawInputSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: TransactionOutputSerializer, **error_responses(403, 404, 409, 422, 423, 503)},
+        description=(
+            "Withdraw to a bank account. The amount is held at once (`available_balance` drops); the "
+            "transaction is `posted` when the payout is paid, `voided` (hold released) if it fails. "
+            "Errors: 403 `email_not_verified`, 404 `wallet_not_found`, 422 `insufficient_funds` / "
+            "`limit_exceeded`, 423 `wallet_frozen`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WithdrawInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = _user(request)
+
+        def run(key: IdempotencyKey | None) -> Outcome:
+            txn = withdrawal_create(
+                user=user,
+                currency=data["currency"],
+                amount=data["amount"],
+                bank_account_id=data.get("bank_account_id"),
+                idempotency_key=key,
+            )
+            return Outcome(transactions=[txn])
+
+        def render(outcome: Outcome) -> Response:
+            body = TransactionOutputSerializer(outcome.transactions[0], context={"user": user}).data
+            return Response(body, status=status.HTTP_201_CREATED)
+
+        params = {
+            "currency": data["currency"],
+            "amount": str(data["amount"]),
+            "bank_account_id": data.get("bank_account_id"),
+        }
+        return idempotent_post(request, operation="withdraw", params=params, run=run, render=render)

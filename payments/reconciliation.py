@@ -21,11 +21,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from ledger.models import LedgerTransaction, TransactionStatus, TransactionType
-from ledger.services import transaction_reference_set, withdrawal_void
+from ledger.services.pending import transaction_reference_set
 from payments import settlement, stripe_client
 from payments.exceptions import JobLockUnavailable, StripeRequestRejected, StripeUnavailable
 from payments.job_lock import single_run_lock
 from payments.models import ReconciliationIssueKind
+from payments.payouts import payout_request
 from payments.providers import ProviderError, ProviderStatus
 from payments.providers.stripe import StripeProvider
 from payments.services import reconciliation_issue_record
@@ -173,17 +174,9 @@ def _withdrawal(txn: LedgerTransaction, *, dry_run: bool, report: Reconciliation
     if dry_run:
         return "Would request the payout again (same idempotency key)."
     report.payouts_requested += 1
-    result = StripeProvider().create_payout(
-        transaction_id=txn.public_id,
-        amount=txn.amount,
-        currency=txn.currency,
-        user_id=txn.initiated_by_id or 0,
-        bank_account_id=txn.metadata.get("bank_account_id"),
-    )
+    result = payout_request(txn=txn, provider=StripeProvider())
     if result.status == ProviderStatus.FAILED:
-        withdrawal_void(
-            transaction_id=txn.pk, reason=result.failure_reason or "payout_failed", reference=result.reference
-        )
         return f"Payout refused; withdrawal voided ({result.failure_reason})."
-    transaction_reference_set(transaction_id=txn.pk, reference=result.reference, provider="stripe")
+    if result.status == ProviderStatus.SUCCEEDED:
+        return f"Payout {result.reference} paid; withdrawal posted."
     return f"Payout {result.reference} requested."

@@ -42,6 +42,7 @@ from payments.models import (
     StripeEvent,
     StripeEventStatus,
 )
+from payments.selectors import stripe_event_list_stale_received
 from payments.stripe_events import stripe_event_handler_for
 from payments.validators import account_number_last4
 from wallets.models import Wallet
@@ -377,8 +378,6 @@ def stripe_event_retry(*, event: StripeEvent, acting_user: User | None = None) -
 def stripe_events_requeue_stale(*, older_than_seconds: int = 300, limit: int = 500) -> int:
     """Re-queue events still ``received`` after ``older_than_seconds`` and not leased to a live
     worker (the broker was down when they arrived, or their worker died mid-handler)."""
-    from payments.selectors import stripe_event_list_stale_received
-
     now = timezone.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
     pks = list(stripe_event_list_stale_received(received_before=cutoff, now=now).values_list("pk", flat=True)[:limit])

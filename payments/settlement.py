@@ -21,15 +21,11 @@ from typing import Any
 from ledger.exceptions import AlreadyReversed
 from ledger.models import LedgerTransaction, TransactionStatus, TransactionType
 from ledger.selectors import ledger_transaction_get
-from ledger.services import (
-    deposit_clawback,
-    deposit_fail,
-    deposit_settle,
-    transaction_reference_set,
-    transaction_reverse,
-    withdrawal_post,
-    withdrawal_void,
-)
+from ledger.services.clawbacks import deposit_clawback
+from ledger.services.deposits import deposit_fail, deposit_settle
+from ledger.services.pending import transaction_reference_set
+from ledger.services.reversals import transaction_reverse
+from ledger.services.withdrawals import withdrawal_post, withdrawal_void
 from payments import stripe_client
 from payments.exceptions import PaymentError
 from payments.models import ReconciliationIssueKind

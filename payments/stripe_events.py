@@ -28,12 +28,10 @@ Every other type is marked processed with an "ignored" note.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from payments.models import StripeEvent
+from payments.models import StripeEvent
 
-StripeEventHandler = Callable[["StripeEvent"], str | None]
+StripeEventHandler = Callable[[StripeEvent], str | None]
 
 _HANDLERS: dict[str, StripeEventHandler] = {}
 

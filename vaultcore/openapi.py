@@ -114,7 +114,7 @@ ServerErrorResponseSerializer = _error_response_serializer(
 class CurrencyFieldExtension(OpenApiSerializerFieldExtension):
     """``CurrencyField``: an enum of the enabled currencies (``WALLET_CURRENCIES``)."""
 
-    target_class = "ledger.serializers.CurrencyField"
+    target_class = "wallets.serializers.CurrencyField"
 
     def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
         return currency_schema()

@@ -6,12 +6,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import ResetPasswordPage
 from accounts.urls import auth_urlpatterns
+from ledger.urls import wallet_urlpatterns
+from payments.urls import transaction_urlpatterns
 from vaultcore.health import HealthzApi, ReadyzApi
 
 api_v1 = [
     path("auth/", include(auth_urlpatterns)),
     path("users/", include("accounts.urls")),
     path("wallets/", include("wallets.urls")),
+    path("wallets/", include(wallet_urlpatterns)),
+    path("transactions/", include(transaction_urlpatterns)),
     path("transactions/", include("ledger.urls")),
     path("payments/", include("payments.urls")),
 ]

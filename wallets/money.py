@@ -80,7 +80,30 @@ def max_transaction_amount(currency: str) -> Decimal:
     return Decimal(str(per_currency.get(currency, settings.MAX_TRANSACTION_AMOUNT)))
 
 
-def parse_amount(raw: object, currency: str, *, allow_negative: bool = False) -> Decimal:
+class Amount(Decimal):
+    """An amount ``parse_amount`` accepted for ``currency``: services take it as is, so a request's
+    amount is parsed once (by its serializer), not again by the service."""
+
+    __slots__ = ("currency",)
+    currency: str
+
+    def __new__(cls, value: Decimal, currency: str) -> Amount:
+        amount = super().__new__(cls, value)
+        amount.currency = currency
+        return amount
+
+    def __reduce__(self) -> tuple[type[Amount], tuple[str, str]]:  # type: ignore[override]
+        return (Amount, (str(self), self.currency))
+
+
+def amount_checked(raw: object, currency: str, *, allow_negative: bool = False) -> Decimal:
+    """``raw`` if ``parse_amount`` already accepted it for ``currency``, else ``parse_amount(raw)``."""
+    if type(raw) is Amount and raw.currency == currency and (allow_negative or raw > ZERO):
+        return raw
+    return parse_amount(raw, currency, allow_negative=allow_negative)
+
+
+def parse_amount(raw: object, currency: str, *, allow_negative: bool = False) -> Amount:
     """Parse a request amount exactly, or raise :class:`AmountError`.
 
     Accepts a decimal string or an exact JSON number (``Decimal``/``int``); rejects floats,
@@ -120,4 +143,4 @@ def parse_amount(raw: object, currency: str, *, allow_negative: bool = False) ->
     limit = max_transaction_amount(currency)
     if abs(amount) > limit:
         raise AmountError(f"Amount exceeds the maximum of {format_amount(limit, currency)} {currency} per transaction.")
-    return amount.quantize(quantum(currency))
+    return Amount(amount.quantize(quantum(currency)), currency)

@@ -1,7 +1,7 @@
 """Writes of wallets: every state change goes through a function here.
 
-Balances are never written here: they change only through the ledger's money services
-(``ledger.services``), which post balanced entries.
+Balances are never written here: they change only through the ledger's posting function
+(``ledger.services.posting.post``), which writes balanced entries.
 """
 
 from __future__ import annotations
@@ -57,19 +57,26 @@ def _wallet_set_status(*, acting_user: User, wallet: Wallet, status: WalletStatu
     with transaction.atomic(durable=True):
         # Under the same lock as money services, so a transfer sees the status it was decided on.
         locked = wallet_lock_queryset(condition=Q(pk=wallet.pk)).get()
-        if locked.status != status:
-            before = locked.status
-            locked.status = status
-            locked.save(update_fields=["status", "updated_at"])
-            audit_record(
-                actor=acting_user,
-                action=AuditAction.WALLET_FREEZE if status == WalletStatus.FROZEN else AuditAction.WALLET_UNFREEZE,
-                target=locked,
-                before={"status": before},
-                after={"status": status},
-                reason=cleaned,
-            )
+        wallet_status_write(actor=acting_user, wallet=locked, status=status, reason=cleaned)
     return locked
+
+
+def wallet_status_write(*, actor: User | None, wallet: Wallet, status: WalletStatus, reason: str) -> None:
+    """Set the status of ``wallet`` (locked by the caller, inside its atomic block) and audit it;
+    ``actor`` None is the system itself (e.g. a provider claw-back). No change, no audit."""
+    if wallet.status == status:
+        return
+    before = wallet.status
+    wallet.status = status
+    wallet.save(update_fields=["status", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.WALLET_FREEZE if status == WalletStatus.FROZEN else AuditAction.WALLET_UNFREEZE,
+        target=wallet,
+        before={"status": before},
+        after={"status": status},
+        reason=reason,
+    )
 
 
 def wallet_freeze(*, acting_user: User, wallet: Wallet, reason: str) -> Wallet:

@@ -1,4 +1,5 @@
-"""URL routes of wallets (mounted under /api/v1/wallets/ by vaultcore.urls)."""
+"""URL routes of wallets (mounted under /api/v1/wallets/ by vaultcore.urls; a
+wallet's detail reads the ledger and is routed by ``ledger.urls``)."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -6,5 +7,4 @@ from wallets import apis
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", apis.WalletListCreateApi.as_view(), name="wallet-list"),
-    path("<str:currency>/", apis.WalletDetailApi.as_view(), name="wallet-detail"),
 ]

@@ -15,8 +15,8 @@ from accounts.tests.factories import StaffFactory
 from audit.dashboard import dashboard_get
 from ledger.approvals import adjustment_propose
 from ledger.models import Direction, LedgerTransaction, TransactionStatus, TransactionType
-from ledger.services import withdrawal_create
 from ledger.tests.factories import funded_wallet
+from payments.withdrawals import withdrawal_create
 from wallets.models import SystemAccount
 from wallets.services import system_wallet_get
 

@@ -12,7 +12,8 @@ from accounts.tests.factories import AdminFactory, StaffFactory, UserFactory
 from audit.context import audit_ip
 from audit.models import AuditAction, AuditEvent
 from audit.services import audit_record
-from ledger.services import adjustment_create, transaction_reverse
+from ledger.services.adjustments import adjustment_create
+from ledger.services.reversals import transaction_reverse
 from ledger.tests.factories import funded_wallet
 from wallets.exceptions import ReasonRequired
 from wallets.services import wallet_freeze

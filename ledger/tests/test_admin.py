@@ -16,7 +16,7 @@ from accounts.tests.factories import AdminFactory, StaffFactory, SuperuserFactor
 from audit.models import AuditAction, AuditEvent
 from ledger.approvals import adjustment_propose, reversal_propose
 from ledger.models import ApprovalRequest, ApprovalStatus, Direction, LedgerTransaction, TransactionType
-from ledger.services import transfer_create
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from wallets.models import Wallet

@@ -14,9 +14,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from ledger.apis import _cell
+from ledger.apis import _cell, transfer_params
+from ledger.idempotency import idempotency_key_claim, operation_fingerprint
 from ledger.models import IdempotencyKey, LedgerEntry, LedgerTransaction, TransactionStatus
-from ledger.services import transfer_create
+from ledger.serializers import transfer_input_validate
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import deposit, funded_wallet
 from ledger.verification import ledger_verify
 from payments.tests.factories import BankAccountFactory
@@ -353,15 +355,14 @@ def test_keys_are_per_user(alice: User, bob: User) -> None:
 
 def test_in_flight_key_is_409(alice: User, bob: User) -> None:
     # given a key claimed by a request that is still running
-    from ledger.idempotency import idempotency_key_claim, request_fingerprint
-
     payload = {"recipient": "bob", "currency": "USD", "amount": "10.00"}
     idempotency_key_claim(
         user=alice,
         key="k-3",
-        endpoint="transfer",
-        fingerprint=request_fingerprint(endpoint="transfer", data=payload),
-        render=lambda txn: pytest.fail("nothing to render"),
+        operation="transfer",
+        fingerprint=operation_fingerprint(
+            operation="transfer", params=transfer_params(transfer_input_validate(payload))
+        ),
     )
     # when
     response = client_for(alice).post(

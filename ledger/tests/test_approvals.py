@@ -21,7 +21,9 @@ from ledger.approvals import (
     reversal_propose,
 )
 from ledger.models import ApprovalKind, ApprovalRequest, ApprovalStatus, Direction, LedgerTransaction, TransactionType
-from ledger.services import adjustment_create, transaction_reverse, transfer_create
+from ledger.services.adjustments import adjustment_create
+from ledger.services.reversals import transaction_reverse
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from wallets.models import Wallet

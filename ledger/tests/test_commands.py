@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger.models import LedgerTransaction
-from ledger.services import transfer_create
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet
 

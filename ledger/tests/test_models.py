@@ -15,7 +15,7 @@ from ledger.models import (
     TransactionStatus,
     TransactionType,
 )
-from ledger.services import transfer_create
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet
 
@@ -213,7 +213,7 @@ def test_unbalanced_entries_are_rolled_back_by_a_real_commit() -> None:
 
 def test_idempotency_keys_are_unique_per_user_in_the_database() -> None:
     user = UserFactory.create()
-    fields = {"user": user, "key": "k", "endpoint": "transfer", "fingerprint": "f", "locked_at": timezone.now()}
+    fields = {"user": user, "key": "k", "operation": "transfer", "fingerprint": "f", "locked_at": timezone.now()}
     IdempotencyKey.objects.create(**fields)
     with pytest.raises(IntegrityError), transaction.atomic():
         IdempotencyKey.objects.create(**fields)

@@ -30,19 +30,16 @@ from accounts.models import User
 from accounts.tests.factories import StaffFactory, UserFactory
 from ledger import exceptions as errors
 from ledger.models import LedgerTransaction, TransactionStatus
-from ledger.services import (
-    adjustment_create,
-    deposit_create,
-    transaction_reverse,
-    transfer_create,
-    withdrawal_create,
-    withdrawal_post,
-    withdrawal_void,
-)
+from ledger.services.adjustments import adjustment_create
+from ledger.services.reversals import transaction_reverse
+from ledger.services.transfers import transfer_create
+from ledger.services.withdrawals import withdrawal_post, withdrawal_void
 from ledger.verification import ledger_verify
 from payments import providers
+from payments.deposits import deposit_create
 from payments.providers.base import PayoutResult, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
+from payments.withdrawals import withdrawal_create
 from wallets.models import Wallet, WalletKind
 from wallets.money import quantum
 from wallets.services import wallet_create

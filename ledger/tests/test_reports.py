@@ -12,7 +12,7 @@ from django.db import connection
 
 from accounts.tests.factories import StaffFactory
 from ledger.reports import ledger_report
-from ledger.services import adjustment_create
+from ledger.services.adjustments import adjustment_create
 from ledger.tests.factories import funded_wallet
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from ledger.models import LedgerTransaction
 from ledger.selectors import ledger_transaction_get, wallet_balance_as_of
-from ledger.services import withdrawal_create, withdrawal_void
+from ledger.services.withdrawals import withdrawal_void
 from ledger.tests.factories import funded_wallet
+from payments.withdrawals import withdrawal_create
 
 pytestmark = pytest.mark.django_db
 

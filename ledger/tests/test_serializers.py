@@ -15,16 +15,18 @@ from rest_framework.exceptions import ValidationError
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from ledger import selectors, services
+from ledger import selectors
 from ledger.models import LedgerTransaction
 from ledger.serializers import (
-    DepositOutputSerializer,
     TransactionOutputSerializer,
     TransferInputSerializer,
     _transfer_input_plain,
     transfer_input_validate,
 )
-from ledger.tests.factories import deposit, funded_wallet, staff
+from ledger.services.adjustments import adjustment_create
+from ledger.services.reversals import transaction_reverse
+from ledger.services.transfers import transfer_create
+from ledger.tests.factories import deposit, funded_wallet, staff, withdrawal_hold
 from wallets.tests.factories import WalletFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +51,7 @@ def test_a_fresh_transfer_renders_like_the_declared_fields_for_sender_and_recipi
     recipient = WalletFactory.create(user=UserFactory.create(), currency="USD")
     assert sender.user is not None and recipient.user is not None
     # when
-    txn = services.transfer_create(
+    txn = transfer_create(
         sender=sender.user,
         recipient=recipient.user.username,
         currency="USD",
@@ -71,9 +73,9 @@ def test_loaded_pending_reversed_and_system_transactions_render_like_the_declare
     wallet = funded_wallet(currency="KWD", amount="5.125")
     assert wallet.user is not None
     user = wallet.user
-    withdrawal = services.withdrawal_create(user=user, currency="KWD", amount=Decimal("1.000"))
-    adjustment = services.adjustment_create(acting_user=staff(), wallet=wallet, amount=Decimal("0.250"), reason="fix")
-    services.transaction_reverse(acting_user=None, transaction_id=adjustment.pk)
+    withdrawal = withdrawal_hold(wallet=wallet, amount="1.000")
+    adjustment = adjustment_create(acting_user=staff(), wallet=wallet, amount=Decimal("0.250"), reason="fix")
+    transaction_reverse(acting_user=None, transaction_id=adjustment.pk)
     deposit(wallet=wallet, amount="0.001")
     # when: every transaction as the history and the detail endpoint load them
     loaded = list(selectors.transaction_list(user=user))
@@ -86,20 +88,6 @@ def test_loaded_pending_reversed_and_system_transactions_render_like_the_declare
     assert {r["type"] for r in rendered} >= {"deposit", "withdrawal", "adjustment", "reversal"}
     assert any(r["posted_at"] is None and r["balance_after"] is None for r in rendered)
     assert all(r["counterparty"] is None for r in rendered)
-
-
-def test_the_deposit_output_adds_the_payment_after_the_transaction_fields() -> None:
-    # given
-    wallet = funded_wallet(amount="0")
-    assert wallet.user is not None
-    txn = deposit(wallet=wallet, amount="3.00")
-    payment = {"provider": "sandbox", "client_secret": None}
-    context = {"user": wallet.user, "payment": payment}
-    # when
-    data = DepositOutputSerializer(txn, context=context).data
-    # then
-    assert dict(data) == by_fields(DepositOutputSerializer(txn, context=context))
-    assert list(data)[-1] == "payment" and data["payment"] == payment
 
 
 # --- transfer input: the direct path agrees with the serializer ------------------------------

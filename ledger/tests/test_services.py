@@ -13,24 +13,20 @@ from accounts.models import Role
 from accounts.tests.factories import StaffFactory, UserFactory
 from ledger import exceptions as errors
 from ledger.models import Direction, LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
-from ledger.services import (
-    adjustment_create,
-    deposit_create,
-    deposit_fail,
-    deposit_settle,
-    retry_on_contention,
-    transaction_reverse,
-    transfer_create,
-    withdrawal_create,
-    withdrawal_post,
-    withdrawal_void,
-)
+from ledger.services.adjustments import adjustment_create
+from ledger.services.deposits import deposit_fail, deposit_settle
+from ledger.services.posting import retry_on_contention
+from ledger.services.reversals import transaction_reverse
+from ledger.services.transfers import transfer_create
+from ledger.services.withdrawals import withdrawal_post, withdrawal_void
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from payments import providers
+from payments.deposits import deposit_create
 from payments.providers.base import PaymentResult, ProviderError, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
 from payments.tests.factories import BankAccountFactory
+from payments.withdrawals import withdrawal_create
 from vaultcore.errors import ServiceUnavailable
 from wallets.exceptions import UnsupportedCurrency, WalletFrozen, WalletNotFound
 from wallets.models import Wallet, WalletStatus

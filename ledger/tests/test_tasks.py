@@ -11,13 +11,14 @@ from pytest_django.fixtures import Settings
 
 from accounts.tests.factories import UserFactory
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus
-from ledger.services import withdrawal_create
-from ledger.tasks import idempotency_keys_cleanup, withdrawal_payout_request
+from ledger.tasks import idempotency_keys_cleanup
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from payments import providers
 from payments.providers.base import PayoutResult, ProviderError, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
+from payments.tasks import withdrawal_payout_request
+from payments.withdrawals import withdrawal_create
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
@@ -100,8 +101,8 @@ def test_cleanup_deletes_keys_older_than_the_ttl(settings: Settings) -> None:
     settings.IDEMPOTENCY_KEY_TTL_HOURS = 24
     user = UserFactory.create()
     now = timezone.now()
-    old = IdempotencyKey.objects.create(user=user, key="old", endpoint="transfer", fingerprint="f", locked_at=now)
-    IdempotencyKey.objects.create(user=user, key="new", endpoint="transfer", fingerprint="f", locked_at=now)
+    old = IdempotencyKey.objects.create(user=user, key="old", operation="transfer", fingerprint="f", locked_at=now)
+    IdempotencyKey.objects.create(user=user, key="new", operation="transfer", fingerprint="f", locked_at=now)
     IdempotencyKey.objects.filter(pk=old.pk).update(created_at=now - timedelta(hours=25))
     assert idempotency_keys_cleanup.apply().get() == 1
     assert list(IdempotencyKey.objects.values_list("key", flat=True)) == ["new"]

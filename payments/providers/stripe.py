@@ -19,17 +19,14 @@ from __future__ import annotations
 import logging
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import stripe
 
+from ledger.models import LedgerTransaction
 from payments import stripe_client
 from payments.exceptions import AmountNotRepresentable, StripeRequestRejected, StripeUnavailable
 from payments.models import BankAccount
 from payments.providers.base import PaymentProvider, PaymentResult, PayoutResult, ProviderError, ProviderStatus
-
-if TYPE_CHECKING:
-    from ledger.models import LedgerTransaction
 
 logger = logging.getLogger("payments.stripe")
 

@@ -17,7 +17,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.tests.factories import UserFactory
 from ledger.models import LedgerTransaction, TransactionStatus
-from ledger.services import deposit_create
+from payments.deposits import deposit_create
 from payments.exceptions import JobLockUnavailable
 from payments.job_lock import single_run_lock
 from payments.models import ReconciliationIssue, ReconciliationIssueKind
@@ -109,14 +109,14 @@ def test_a_withdrawal_that_never_got_its_payout_gets_exactly_one_then_settles(
     settings: SettingsWrapper, stripe_provider: StripeStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the broker was down when the withdrawal committed: no payout was requested
-    from ledger import tasks as ledger_tasks
+    from payments import tasks as payments_tasks
 
     user = funded_user(settings)
 
     def broker_down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(ledger_tasks.withdrawal_payout_request, "delay", broker_down)
+    monkeypatch.setattr(payments_tasks.withdrawal_payout_request, "delay", broker_down)
     response = client_for(user).post("/api/v1/transactions/withdraw/", {"currency": "USD", "amount": "25.00"})
     assert response.status_code == 201  # the hold is committed; the broker error is not the caller's
     withdrawal = LedgerTransaction.objects.get(public_id=response.json()["id"])

@@ -12,8 +12,9 @@ from django.db import connection
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger.models import LedgerTransaction, TransactionType
-from ledger.services import deposit_create, transfer_create
+from ledger.services.transfers import transfer_create
 from payments import settlement
+from payments.deposits import deposit_create
 from payments.models import ReconciliationIssue, ReconciliationIssueKind, StripeEvent, StripeEventStatus
 from payments.tests.flows import assert_books_balance, client_for, deliver, system, wallet_of
 from payments.tests.stripe_standin import StripeStandIn

@@ -16,7 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from ledger.models import TransactionStatus
-from ledger.services import deposit_create
+from payments.deposits import deposit_create
 from payments.models import ReconciliationIssue, ReconciliationIssueKind, StripeEvent, StripeEventStatus
 from payments.tests.flows import (
     WEBHOOK_URL,

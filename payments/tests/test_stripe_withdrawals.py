@@ -10,8 +10,8 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from ledger.models import LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
-from ledger.tasks import withdrawal_payout_request
 from payments.models import BankAccount, ReconciliationIssue, ReconciliationIssueKind
+from payments.tasks import withdrawal_payout_request
 from payments.tests.factories import BankAccountFactory
 from payments.tests.flows import assert_books_balance, client_for, deliver, funded_user, txn, wallet_of
 from payments.tests.stripe_standin import StripeStandIn

@@ -19,7 +19,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.tests.factories import UserFactory
 from ledger.models import TransactionStatus
-from ledger.services import deposit_create
+from payments.deposits import deposit_create
 from payments.models import StripeEvent, StripeEventStatus
 from payments.tasks import requeue_stale_stripe_events
 from payments.tests.factories import StripeEventFactory

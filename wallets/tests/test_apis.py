@@ -9,8 +9,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
-from ledger.services import withdrawal_create
 from ledger.tests.factories import deposit, funded_wallet
+from payments.withdrawals import withdrawal_create
 from wallets.models import Wallet
 from wallets.tests.factories import WalletFactory
 
@@ -90,7 +90,7 @@ def test_available_balance_excludes_held_funds(user_client) -> None:
     # given a pending withdrawal (payout not settled: the task is not run here)
     client, user = user_client
     funded_wallet(user=user, amount="100.00")
-    with mock.patch("ledger.tasks.withdrawal_payout_request.delay"):
+    with mock.patch("payments.tasks.withdrawal_payout_request.delay"):
         withdrawal_create(user=user, currency="USD", amount=Decimal("30.00"))
     # when
     body = client.get("/api/v1/wallets/USD/").json()

@@ -16,7 +16,10 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.models import Role, User
 from ledger.models import LedgerTransaction
-from ledger.services import adjustment_create, deposit_create, transfer_create, withdrawal_create
+from ledger.services.adjustments import adjustment_create
+from ledger.services.transfers import transfer_create
+from payments.deposits import deposit_create
+from payments.withdrawals import withdrawal_create
 from wallets.models import Wallet, WalletKind
 from wallets.services import wallet_create
 

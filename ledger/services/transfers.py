@@ -1,0 +1,142 @@
+"""P2P transfers: one posted transaction between two users' wallets."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.validators import identifier_is_unambiguous, identifier_normalize
+from ledger.exceptions import CurrencyMismatch, RecipientNotFound, SelfTransfer
+from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus, TransactionType
+from ledger.services.common import (
+    amount_validate,
+    charge_daily_outgoing,
+    require_active,
+    require_available,
+    require_verified_email,
+)
+from ledger.services.posting import Posting, legs, post, retry_on_contention
+from wallets.exceptions import WalletNotFound
+from wallets.lock_objects import transfer_wallets_lock
+from wallets.models import Wallet
+from wallets.services import currency_validate
+
+
+def _recipient_resolve(identifier: str) -> User:
+    """The active user whose username or email is ``identifier`` (case-insensitive). A username
+    may contain "@", so when one user's username is another's email, the username wins."""
+    folded = identifier.lower()
+    matches = list(  # LOWER(...) = x uses the case-insensitive unique indexes of accounts_user
+        User.objects.alias(username_lower=Lower("username"), email_lower=Lower("email"))
+        .filter(Q(username_lower=folded) | Q(email_lower=folded), is_active=True)
+        .only("pk", "username", "email")[:2]
+    )
+    if not matches:
+        raise RecipientNotFound()
+    return min(matches, key=lambda user: user.username.lower() != folded)
+
+
+def transfer_create(
+    *,
+    sender: User,
+    recipient: str,
+    currency: str,
+    amount: Decimal,
+    description: str = "",
+    idempotency_key: IdempotencyKey | None = None,
+) -> LedgerTransaction:
+    """Move ``amount`` from the sender's wallet to the recipient's wallet in ``currency``.
+
+    Keeps: the sender's available balance never drops below zero; both wallets are active;
+    the sender's daily outgoing limit holds; one posted transaction with a balanced
+    debit/credit pair. ``recipient`` is a username or an email address. The outcome is recorded
+    on ``idempotency_key`` with the money (nothing to write after the commit).
+    """
+    currency = currency_validate(currency=currency)
+    amount = amount_validate(amount=amount, currency=currency)
+    identifier = identifier_normalize(recipient)
+    if not identifier_is_unambiguous(identifier):
+        raise RecipientNotFound("No user can be named like this: it mixes alphabets.")
+    if identifier.lower() in (sender.username.lower(), sender.email.lower()):
+        raise SelfTransfer()
+    require_verified_email(sender)
+    return _transfer_post(
+        sender=sender,
+        identifier=identifier,
+        currency=currency,
+        amount=amount,
+        description=description.strip()[:255],
+        idempotency_key=idempotency_key,
+    )
+
+
+def _transfer_refusal(
+    *, sender: User, identifier: str, source: Wallet | None
+) -> SelfTransfer | WalletNotFound | CurrencyMismatch:
+    """Why the ordered lock query found no recipient wallet (error path only; the same order of
+    checks as a lookup before the lock: unknown recipient, oneself, own wallet, then currency)."""
+    recipient = _recipient_resolve(identifier)
+    if recipient.pk == sender.pk:
+        return SelfTransfer()
+    if source is None:
+        return WalletNotFound()
+    return CurrencyMismatch()
+
+
+@retry_on_contention
+def _transfer_post(
+    *,
+    sender: User,
+    identifier: str,
+    currency: str,
+    amount: Decimal,
+    description: str,
+    idempotency_key: IdempotencyKey | None,
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        # ONE ordered SELECT ... FOR UPDATE resolves the recipient and finds and locks both wallets.
+        locked = transfer_wallets_lock(sender_id=sender.pk, recipient=identifier, currency=currency)
+        source = next((row.wallet for row in locked if row.wallet.user_id == sender.pk), None)
+        other = next((row for row in locked if row.wallet.user_id != sender.pk), None)
+        if other is None:
+            raise _transfer_refusal(sender=sender, identifier=identifier, source=source)
+        if source is None:
+            raise WalletNotFound()
+        target = other.wallet
+        require_active(source, target)
+        require_available(source, amount)
+        now = timezone.now()
+        charge_daily_outgoing(wallet=source, owner=sender, amount=amount, today=now.date())
+        # Rendering needs no extra queries: the recipient's name came with its wallet.
+        source.user = sender
+        target.user = User.from_db(
+            connection.alias, ["id", "username", "email"], [target.user_id, other.username, other.email]
+        )
+        txn = LedgerTransaction(
+            public_id=uuid.uuid4(),
+            type=TransactionType.TRANSFER,
+            status=TransactionStatus.POSTED,
+            currency=currency,
+            amount=amount,
+            debit_wallet=source,
+            credit_wallet=target,
+            description=description,
+            initiated_by=sender,
+            created_at=now,
+            posted_at=now,
+            finalized_at=now,
+        )
+        post(
+            postings=[Posting(txn, legs(debit=source, credit=target, amount=amount))],
+            wallets=[source, target],
+            now=now,
+            idempotency_key=idempotency_key,
+            record_outcome=True,
+        )
+    return txn

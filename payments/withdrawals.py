@@ -1,0 +1,88 @@
+"""Withdrawals to a bank account: the hold is written in the ledger, and the payout requested
+after it committed (``payments.tasks.withdrawal_payout_request`` -> ``payouts.payout_request``)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.models import User
+from ledger.exceptions import InvalidBankAccount
+from ledger.models import IdempotencyKey, LedgerTransaction
+from ledger.services.common import amount_validate, require_verified_email
+from ledger.services.posting import retry_on_contention
+from ledger.services.withdrawals import withdrawal_hold_write
+from payments.deposits import provider_accepts
+from payments.providers import get_provider
+from payments.selectors import bank_account_get
+from payments.tasks import withdrawal_payout_request
+from wallets.models import SystemAccount, Wallet
+from wallets.services import currency_validate, system_wallet_get
+
+
+def _require_own_bank_account(*, user: User, bank_account_id: str, currency: str) -> None:
+    """The payout target is one of the user's active bank accounts in ``currency`` (else 400/404)."""
+    try:
+        account_id = uuid.UUID(str(bank_account_id))
+    except ValueError as exc:
+        raise InvalidBankAccount("Not a valid bank account id.") from exc
+    account = bank_account_get(owner=user, bank_account_id=account_id)
+    if account.currency != currency:
+        raise InvalidBankAccount(f"This bank account is in {account.currency}, not {currency}.")
+
+
+def withdrawal_create(
+    *,
+    user: User,
+    currency: str,
+    amount: Decimal,
+    bank_account_id: str | None = None,
+    idempotency_key: IdempotencyKey | None = None,
+) -> LedgerTransaction:
+    """Hold ``amount`` on the user's wallet (available drops at once) and, after commit, ask the
+    provider for the payout. Keeps: available >= 0; the daily outgoing limit holds."""
+    currency = currency_validate(currency=currency)
+    amount = amount_validate(amount=amount, currency=currency)
+    provider_accepts(get_provider(), amount=amount, currency=currency, purpose="payout")
+    if bank_account_id:
+        _require_own_bank_account(user=user, bank_account_id=bank_account_id, currency=currency)
+    require_verified_email(user)
+    clearing = system_wallet_get(code=SystemAccount.PROVIDER_CLEARING, currency=currency)
+    txn = _withdrawal_hold(
+        user=user,
+        currency=currency,
+        amount=amount,
+        clearing=clearing,
+        bank_account_id=bank_account_id,
+        idempotency_key=idempotency_key,
+    )
+    txn.refresh_from_db()  # the payout may have settled it already (sandbox, eager tasks)
+    return txn
+
+
+@retry_on_contention
+def _withdrawal_hold(
+    *,
+    user: User,
+    currency: str,
+    amount: Decimal,
+    clearing: Wallet,
+    bank_account_id: str | None,
+    idempotency_key: IdempotencyKey | None,
+) -> LedgerTransaction:
+    with transaction.atomic(durable=True):
+        txn = withdrawal_hold_write(
+            user=user,
+            currency=currency,
+            amount=amount,
+            clearing=clearing,
+            bank_account_id=bank_account_id,
+            idempotency_key=idempotency_key,
+        )
+        # robust: a broker hiccup is logged, never turns a committed hold into an error response;
+        # the reconciliation job re-requests payouts of stale pending withdrawals.
+        txn_pk = txn.pk
+        transaction.on_commit(lambda: withdrawal_payout_request.delay(txn_pk), robust=True)
+    return txn
