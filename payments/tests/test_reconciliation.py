@@ -17,6 +17,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.tests.factories import UserFactory
 from ledger.models import LedgerTransaction, TransactionStatus
+from payments import tasks as payments_tasks
 from payments.deposits import deposit_create
 from payments.exceptions import JobLockUnavailable
 from payments.job_lock import single_run_lock
@@ -109,7 +110,6 @@ def test_a_withdrawal_that_never_got_its_payout_gets_exactly_one_then_settles(
     settings: SettingsWrapper, stripe_provider: StripeStandIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the broker was down when the withdrawal committed: no payout was requested
-    from payments import tasks as payments_tasks
 
     user = funded_user(settings)
 
