@@ -51,6 +51,7 @@ ROLE_ADMIN_PERMISSIONS: dict[str, frozenset[str]] = {
         "ledger.view_idempotencykey",
         "payments.view_bankaccount",
         "payments.view_stripeevent",
+        "outbox.view_outboxmessage",
     },
 }
 

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "vaultcore.apps.VaultCoreConfig",
+    "outbox.apps.OutboxConfig",
     "accounts.apps.AccountsConfig",
     "wallets.apps.WalletsConfig",
     "ledger.apps.LedgerConfig",
@@ -165,7 +166,10 @@ else:
     }
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# Every task is fire and forget: nothing waits for a result, so no result backend (publishing a
+# task that keeps its result subscribes to the backend first: ~19 s of retries with Redis down).
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 # Without a broker, tasks run in-process (VaultCoreConfig.ready logs this once at start-up).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -177,11 +181,34 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
-CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish to an unreachable broker gives up fast (one quick retry) and never blocks a request:
+# side effects go through the outbox, which keeps the row and relays it once the broker is back.
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 5}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 CELERY_TIMEZONE = "UTC"
 # Periodic jobs; each app's issue adds its entries here.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+
+# --- Outbox (side effects written with their change, relayed to Celery) ------------------------
+# Seconds between periodic relays (Celery beat, and `manage.py relay_outbox` without --once).
+OUTBOX_RELAY_INTERVAL_SECONDS: int = env.int("OUTBOX_RELAY_INTERVAL_SECONDS", default=10)
+# Retries back off exponentially from the base up to the cap (seconds); a broker outage never
+# fails a row, a handler (eager mode) failing this many times does (admin: Outbox, "retry").
+OUTBOX_RETRY_BASE_SECONDS: float = 2.0
+OUTBOX_RETRY_MAX_SECONDS: float = env.float("OUTBOX_RETRY_MAX_SECONDS", default=60.0)
+OUTBOX_MAX_ATTEMPTS: int = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+# After a failed publish, a process skips the broker for this long after commit (rows wait for the
+# periodic relay), so an outage costs one failed connect, not one per request.
+OUTBOX_BROKER_BACKOFF_SECONDS: float = 5.0
+# Sent rows are kept this many days (then deleted hourly); pending and failed rows stay.
+OUTBOX_RETENTION_DAYS: int = env.int("OUTBOX_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {
+    "task": "outbox.tasks.outbox_relay",
+    "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS),
+}
+CELERY_BEAT_SCHEDULE["outbox-purge"] = {"task": "outbox.tasks.outbox_purge", "schedule": 3600.0}
 
 # --- Passwords and auth ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -503,9 +530,10 @@ RECONCILIATION_PENDING_MINUTES: int = env.int("RECONCILIATION_PENDING_MINUTES", 
 RECONCILIATION_ABANDON_HOURS: int = env.int("RECONCILIATION_ABANDON_HOURS", default=24)
 # Seconds the single-run lock of a background job lives if its holder dies.
 PAYMENTS_JOB_LOCK_TIMEOUT: int = env.int("PAYMENTS_JOB_LOCK_TIMEOUT", default=900)
+# Stripe events whose worker died (40 s lease expired) are queued again by this sweep.
 CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"] = {
     "task": "payments.tasks.requeue_stale_stripe_events",
-    "schedule": 300.0,
+    "schedule": 15.0,
 }
 # Seconds between reconciliation runs (beat); each run takes the single-run lock.
 RECONCILIATION_INTERVAL_SECONDS: int = env.int("RECONCILIATION_INTERVAL_SECONDS", default=600)
