@@ -1,7 +1,8 @@
 """Writes of accounts: every state change goes through a function here.
 
-Each top-level service is its own durable transaction; emails are queued as Celery tasks with
-``transaction.on_commit`` so nothing is sent for a change that rolled back. Every session-revoking
+Each top-level service is its own durable transaction; emails are outbox rows written in the same
+transaction (``outbox_enqueue``), so nothing is sent for a change that rolled back and nothing is
+lost when the broker is down. Every session-revoking
 change (logout-all, password change/reset, role change, deactivation) bumps ``token_version``
 in the same transaction.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
@@ -24,7 +24,6 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import tasks
 from accounts.email_tokens import Purpose, email_token_matches, email_token_read
 from accounts.exceptions import (
     BadCredentials,
@@ -43,6 +42,7 @@ from accounts.tokens import TOKEN_VERSION_CLAIM, VaultRefreshToken
 from accounts.validators import identifier_normalize
 from audit.models import AuditAction
 from audit.services import audit_record
+from outbox.services import outbox_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def user_register(
                 last_name=last_name,
                 role=Role.USER,
             )
-            transaction.on_commit(partial(tasks.verification_email_send.delay, user.pk))
+            outbox_enqueue(topic="accounts.verification_email", payload={"user_id": user.pk})
     except IntegrityError as exc:
         _raise_duplicate(exc)
     logger.info("user registered: id=%s", user.pk)
@@ -246,10 +246,10 @@ def user_password_change(*, user: User, old_password: str, new_password: str) ->
 def password_reset_request(*, email: str) -> None:
     """Queue a reset email for ``email``; the task finds the active account, if any.
 
-    The request does the same work whether or not the address belongs to anyone (no query, one
-    queued task), so neither the answer nor its timing reveals which accounts exist.
+    The request does the same work whether or not the address belongs to anyone (no user query,
+    one outbox row), so neither the answer nor its timing reveals which accounts exist.
     """
-    transaction.on_commit(partial(tasks.password_reset_email_send.delay, email))
+    outbox_enqueue(topic="accounts.password_reset_email", payload={"email": email})
 
 
 def password_reset_confirm(*, token: str, new_password: str) -> User:
@@ -274,7 +274,7 @@ def email_verification_request(*, user: User) -> bool:
     """Queue a verification email; False (nothing sent) when the address is already verified."""
     if user.is_email_verified:
         return False
-    transaction.on_commit(partial(tasks.verification_email_send.delay, user.pk))
+    outbox_enqueue(topic="accounts.verification_email", payload={"user_id": user.pk})
     return True
 
 
@@ -300,7 +300,7 @@ def email_change_request(*, user: User, new_email: str, password: str) -> None:
     if new_email.lower() == user.email.lower():
         raise DuplicateValue("This is already your email address.", attr="new_email")
     _unique_check(email=new_email, email_attr="new_email")
-    transaction.on_commit(partial(tasks.email_change_emails_send.delay, user.pk, new_email))
+    outbox_enqueue(topic="accounts.email_change_emails", payload={"user_id": user.pk, "new_email": new_email})
 
 
 def email_change_confirm(*, token: str) -> User:
@@ -430,7 +430,7 @@ def user_verification_resend(*, acting_user: User, user: User) -> bool:
     if user.is_email_verified or not user.is_active:
         return False
     with transaction.atomic(durable=True):
-        email_verification_request(user=user)  # queued on commit
+        email_verification_request(user=user)  # an outbox row, sent after commit
         audit_record(actor=acting_user, action=AuditAction.USER_VERIFICATION_RESEND, target=user)
     return True
 

@@ -1,7 +1,8 @@
 """Celery tasks of accounts: take ids, re-fetch, call a service.
 
-Queued by the services with ``transaction.on_commit``, so an email never leaves for a change that
-was rolled back. Sending failures (network, provider) are retried with exponential backoff.
+Handed over by the outbox relay after the change that wrote the outbox row committed, so an email
+never leaves for a change that was rolled back. Sending failures (network, provider) are retried
+with exponential backoff. Delivery is at least once.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from payments.models import (
     StripeEvent,
     StripeEventStatus,
 )
-from payments.services import reconciliation_issue_resolve, stripe_event_retry
+from payments.services import reconciliation_issue_resolve, stripe_event_is_retryable, stripe_event_retry
 
 
 @admin.register(BankAccount)
@@ -52,7 +52,7 @@ class BankAccountAdmin(admin.ModelAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    """Read-only log of Stripe webhook events, with a retry action for failed ones."""
+    """Read-only log of Stripe webhook events, with a retry action for failed or stuck ones."""
 
     list_display = ["stripe_id", "type", "status", "being_processed", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "type", "livemode"]
@@ -85,21 +85,24 @@ class StripeEventAdmin(admin.ModelAdmin):
     def pretty_payload(self, obj: StripeEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
 
-    @admin.action(description="Retry processing of the selected failed events")
+    @admin.action(description="Retry processing of the selected failed or stuck events")
     def retry_processing(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
-        failed_ids = list(queryset.filter(status=StripeEventStatus.FAILED).order_by("pk").values_list("pk", flat=True))
-        skipped = queryset.count() - len(failed_ids)
+        """Failed events, and events stuck in ``received`` whose worker died or whose task was lost."""
+        candidates = queryset.filter(status__in=[StripeEventStatus.FAILED, StripeEventStatus.RECEIVED]).order_by("pk")
+        skipped = queryset.count()
         retried = 0
-        for event in StripeEvent.objects.filter(pk__in=failed_ids).order_by("pk"):
+        for event in candidates:
+            if not stripe_event_is_retryable(event):
+                continue  # being processed right now
             try:
                 stripe_event_retry(event=event, acting_user=request.user)  # type: ignore[arg-type]
             except PaymentError:
-                skipped += 1  # no longer failed (processed meanwhile)
-            else:
-                retried += 1
+                continue  # processed meanwhile
+            retried += 1
+        skipped -= retried
         self.message_user(
             request,
-            f"{retried} event(s) queued for processing; {skipped} skipped (not failed).",
+            f"{retried} event(s) queued for processing; {skipped} skipped (processed or being processed).",
             messages.SUCCESS if retried else messages.WARNING,
         )
 

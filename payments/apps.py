@@ -7,4 +7,8 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from outbox.registry import topic_register
         from payments import stripe_handlers  # noqa: F401 - registers the Stripe event handlers
+
+        # A stored Stripe event is processed through the outbox (payments/services.py).
+        topic_register("payments.stripe_event_process", "payments.tasks.process_stripe_event")

@@ -66,11 +66,11 @@ class WebhookNotConfigured(PaymentError):
 
 
 class StripeEventNotRetryable(PaymentError):
-    """Only failed Stripe events can be retried."""
+    """Only failed Stripe events, or received ones no worker holds, can be retried."""
 
     status_code = status.HTTP_409_CONFLICT
     code = "event_not_retryable"
-    default_detail = "Only failed events can be retried."
+    default_detail = "Only failed events, or received events no worker is processing, can be retried."
 
 
 class StripeRequestRejected(PaymentError):

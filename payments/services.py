@@ -8,7 +8,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +16,14 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Q
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Role, User
 from ledger.models import LedgerTransaction
+from outbox.models import OutboxMessage, OutboxStatus
+from outbox.services import outbox_enqueue
 from payments import crypto
 from payments.exceptions import (
     BankAccountNotFound,
@@ -213,8 +216,8 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Stri
 
     The ``Stripe-Signature`` header is checked by the SDK (``WebhookSignature.verify_header``:
     HMAC-SHA256 with ``STRIPE_WEBHOOK_SECRET``, 300 s tolerance) before anything is parsed or
-    stored. A new
-    event is queued for processing after commit; a duplicate delivery changes nothing.
+    stored. A new event and the outbox row that processes it are written in one transaction; a
+    duplicate delivery changes nothing.
     """
     secret: str = settings.STRIPE_WEBHOOK_SECRET
     if not secret:
@@ -255,28 +258,24 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Stri
             },
         )
         if created:
-            transaction.on_commit(partial(_enqueue_processing, event.pk))
+            _enqueue_processing(event.pk)
     logger.info("stripe event %s (%s) %s", event_id, event_type, "stored" if created else "duplicate ignored")
     return event, created
 
 
 def _enqueue_processing(event_pk: int) -> None:
-    """Queue processing; if the broker is down the event stays received and is re-queued later."""
-    from payments.tasks import process_stripe_event
-
-    try:
-        process_stripe_event.delay(event_pk)
-    except Exception as exc:  # a broker outage must not fail the (already committed) delivery
-        logger.error("stripe event pk=%s not queued (%s); it will be re-queued", event_pk, type(exc).__name__)
+    """An outbox row that runs ``payments.tasks.process_stripe_event`` after commit (or, with the
+    broker down, once it is back)."""
+    outbox_enqueue(topic="payments.stripe_event_process", payload={"event_pk": event_pk})
 
 
 def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:_MAX_ERROR_CHARS]
 
 
-# A worker's claim on an event outlives the processing task's hard time limit by far; after it
-# expires (the worker died) the event can be claimed again.
-STRIPE_EVENT_LEASE = timedelta(minutes=10)
+# A worker's claim on an event outlives the processing task's hard time limit
+# (payments/tasks.py); after it expires (the worker died) the sweep queues the event again.
+STRIPE_EVENT_LEASE = timedelta(seconds=40)
 
 
 @transaction.atomic(durable=True)
@@ -362,27 +361,46 @@ def stripe_event_process(*, event_id: int) -> StripeEvent | None:
 
 @transaction.atomic(durable=True)
 def stripe_event_retry(*, event: StripeEvent, acting_user: User | None = None) -> StripeEvent:
-    """Send a failed event back to ``received`` and queue it for processing after commit."""
+    """Queue a failed event, or one stuck in ``received`` (not leased to a live worker), for
+    processing again; a failed one goes back to ``received``."""
     locked = stripe_event_lock(pk=event.pk)
-    if locked is None or locked.status != StripeEventStatus.FAILED:
+    if locked is None or not stripe_event_is_retryable(locked):
         raise StripeEventNotRetryable()
     who = acting_user.get_username() if acting_user is not None else "system"
     locked.status = StripeEventStatus.RECEIVED
     locked.note = f"Retry requested by {who} at {timezone.now().isoformat()} (previous error kept until it succeeds)."
     locked.save(update_fields=["status", "note", "updated_at"])
-    transaction.on_commit(partial(_enqueue_processing, locked.pk))
+    _enqueue_processing(locked.pk)
     logger.info("stripe event %s retry requested by %s", locked.stripe_id, who)
     return locked
 
 
-def stripe_events_requeue_stale(*, older_than_seconds: int = 300, limit: int = 500) -> int:
-    """Re-queue events still ``received`` after ``older_than_seconds`` and not leased to a live
-    worker (the broker was down when they arrived, or their worker died mid-handler)."""
+def stripe_event_is_retryable(event: StripeEvent) -> bool:
+    """Failed, or ``received`` and not leased to a live worker (its worker died, or its message
+    was lost)."""
+    if event.status == StripeEventStatus.FAILED:
+        return True
+    return event.status == StripeEventStatus.RECEIVED and not event.is_being_processed
+
+
+def stripe_events_requeue_stale(*, older_than_seconds: int = 30, limit: int = 500) -> int:
+    """Queue again the events still ``received`` after ``older_than_seconds`` whose lease expired
+    (their worker died mid-handler) or that no worker took (their task was lost), unless an outbox
+    row for them is still waiting (the broker is down: the relay hands it over when it is back)."""
     now = timezone.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
-    pks = list(stripe_event_list_stale_received(received_before=cutoff, now=now).values_list("pk", flat=True)[:limit])
-    for pk in pks:
-        _enqueue_processing(pk)
+    waiting = (
+        OutboxMessage.objects.filter(topic="payments.stripe_event_process", status=OutboxStatus.PENDING)
+        .annotate(event_pk=Cast(KT("payload__event_pk"), models.BigIntegerField()))
+        .values("event_pk")
+    )
+    stale = stripe_event_list_stale_received(received_before=cutoff, now=now).exclude(pk__in=waiting)
+    pks = list(stale.values_list("pk", flat=True)[:limit])
+    with transaction.atomic(durable=True):
+        for pk in pks:
+            _enqueue_processing(pk)
+    if pks:
+        logger.info("stripe events queued again (lease expired or task lost): %d", len(pks))
     return len(pks)
 
 

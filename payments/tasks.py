@@ -25,23 +25,26 @@ logger = logging.getLogger("payments")
     retry_backoff=True,
     retry_backoff_max=300,
     max_retries=8,
-    soft_time_limit=60,
-    time_limit=90,
+    # Below the event's lease (STRIPE_EVENT_LEASE, 40 s): a run never outlives its claim.
+    soft_time_limit=30,
+    time_limit=35,
 )
 def process_stripe_event(event_pk: int) -> str | None:
-    """Process one stored Stripe event (database outages are retried with backoff)."""
+    """Process one stored Stripe event (database outages are retried with backoff). Handed over by
+    the outbox relay; queued again by the sweep below when its worker died."""
     event = stripe_event_process(event_id=event_pk)
     return event.status if event is not None else None
 
 
-@shared_task(soft_time_limit=120, time_limit=180)
+@shared_task(soft_time_limit=10, time_limit=15)
 def requeue_stale_stripe_events() -> int:
-    """Periodic: queue events left ``received`` (e.g. the broker was down when they arrived)."""
-    with single_run_lock("payments:requeue-stale-stripe-events", timeout=300) as acquired:
+    """Periodic (every 15 s): queue again events left ``received`` whose worker died (lease
+    expired) or whose task was lost; with the 40 s lease an event is picked up within a minute."""
+    with single_run_lock("payments:requeue-stale-stripe-events", timeout=15) as acquired:
         if not acquired:
             logger.info("requeue_stale_stripe_events skipped: another run holds the lock")
             return 0
-        return stripe_events_requeue_stale(older_than_seconds=300)
+        return stripe_events_requeue_stale(older_than_seconds=30)
 
 
 @shared_task(soft_time_limit=600, time_limit=900)

@@ -143,7 +143,8 @@ def test_requeue_stale_events_processes_events_left_received(
     fresh = StripeEventFactory.create(type="customer.updated")
 
     # when
-    queued = requeue_stale_stripe_events.delay().get()
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = requeue_stale_stripe_events.delay().get()
 
     # then
     assert queued == 1

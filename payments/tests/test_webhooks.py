@@ -14,6 +14,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import UserFactory
+from outbox.models import OutboxMessage, OutboxStatus
 from payments import stripe_events
 from payments.exceptions import StripeEventNotRetryable
 from payments.models import BankAccount, StripeEvent, StripeEventStatus
@@ -337,7 +338,8 @@ def test_event_of_a_worker_that_died_mid_handler_is_processed_after_its_lease_ex
     # when: the sweeper runs while the lease is live, then after it expired
     while_leased = stripe_events_requeue_stale(older_than_seconds=300)
     StripeEvent.objects.filter(pk=event.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
-    after_expiry = stripe_events_requeue_stale(older_than_seconds=300)
+    with django_capture_on_commit_callbacks(execute=True):
+        after_expiry = stripe_events_requeue_stale(older_than_seconds=300)
 
     # then
     assert (while_leased, after_expiry) == (0, 1)
@@ -370,16 +372,41 @@ def test_failed_event_retry_processes_it_again(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("status", [StripeEventStatus.RECEIVED, StripeEventStatus.PROCESSED])
-def test_only_failed_events_can_be_retried(status: str) -> None:
-    # given
-    event = StripeEventFactory.create(status=status)
+@pytest.mark.parametrize("leased", [False, True], ids=["processed", "received-being-processed"])
+def test_processed_events_and_events_being_processed_cannot_be_retried(leased: bool) -> None:
+    # given a processed event, or a received one a live worker holds
+    if leased:
+        event = StripeEventFactory.create(
+            status=StripeEventStatus.RECEIVED, locked_until=timezone.now() + timedelta(seconds=30)
+        )
+    else:
+        event = StripeEventFactory.create(status=StripeEventStatus.PROCESSED)
 
     # when / then
     with pytest.raises(StripeEventNotRetryable):
         stripe_event_retry(event=event)
+    assert not OutboxMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_an_event_stuck_in_received_can_be_retried(
+    handled: Callable[..., list[str]], django_capture_on_commit_callbacks: Any
+) -> None:
+    # given an event left received: its worker died and the lease expired
+    seen = handled("payout.paid")
+    event = StripeEventFactory.create(
+        type="payout.paid", attempts=1, locked_until=timezone.now() - timedelta(seconds=1)
+    )
+
+    # when an operator retries it
+    with django_capture_on_commit_callbacks(execute=True):
+        stripe_event_retry(event=event)
+
+    # then it is processed through the outbox
     event.refresh_from_db()
-    assert event.status == status
+    assert event.status == StripeEventStatus.PROCESSED
+    assert seen == [event.stripe_id]
+    assert OutboxMessage.objects.get().status == OutboxStatus.SENT
 
 
 @pytest.mark.django_db
