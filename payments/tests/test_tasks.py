@@ -19,9 +19,11 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from accounts.tests.factories import UserFactory
 from ledger.models import TransactionStatus
+from outbox.models import OutboxMessage
 from payments.deposits import deposit_create
 from payments.models import StripeEvent, StripeEventStatus
-from payments.tasks import requeue_stale_stripe_events
+from payments.services import STRIPE_EVENT_LEASE, stripe_events_requeue_stale
+from payments.tasks import process_stripe_event, requeue_stale_stripe_events
 from payments.tests.factories import StripeEventFactory
 from payments.tests.signing import signed_delivery
 from payments.tests.stripe_standin import StripeStandIn
@@ -152,3 +154,34 @@ def test_requeue_stale_events_processes_events_left_received(
     fresh.refresh_from_db()
     assert stale.status == StripeEventStatus.PROCESSED
     assert fresh.status == StripeEventStatus.RECEIVED
+
+
+def test_an_event_whose_worker_died_is_picked_up_again_within_a_minute() -> None:
+    # the lease outlives any run of the task (a live worker is never doubled) ...
+    assert (process_stripe_event.time_limit or 0) < STRIPE_EVENT_LEASE.total_seconds()
+    # ... and once it expired, the next sweep queues the event again: within a minute of the claim
+    sweep: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE["payments-requeue-stale-stripe-events"]
+    assert sweep["task"] == requeue_stale_stripe_events.name
+    assert STRIPE_EVENT_LEASE.total_seconds() + float(sweep["schedule"]) <= 60
+
+
+@pytest.mark.django_db
+def test_the_sweep_leaves_events_whose_outbox_row_still_waits_for_the_broker(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    # given an event stored while the broker was down: its outbox row is still pending
+    waiting = StripeEventFactory.create(type="customer.updated")
+    OutboxMessage.objects.create(topic="payments.stripe_event_process", payload={"event_pk": waiting.pk})
+    lost = StripeEventFactory.create(type="customer.updated")  # its task was handed over, then lost
+    StripeEvent.objects.update(received_at=timezone.now() - timedelta(minutes=2))
+
+    # when the sweep runs
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = stripe_events_requeue_stale(older_than_seconds=30)
+
+    # then only the lost one is queued again (and processed: eager Celery)
+    assert queued == 1
+    lost.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (lost.status, waiting.status) == (StripeEventStatus.PROCESSED, StripeEventStatus.RECEIVED)
+    assert OutboxMessage.objects.filter(payload__event_pk=waiting.pk).count() == 1
