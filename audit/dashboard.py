@@ -3,7 +3,8 @@
 Per currency: total user balances and holds, every system account's balance, today's posted
 volume by transaction type, and deposits/withdrawals still pending after
 ``RECONCILIATION_PENDING_MINUTES``. Plus open reconciliation issues (when the payments app has
-them) and pending maker-checker approvals. Five or six queries whatever the data size.
+them), pending maker-checker approvals, the last hourly ledger verification and the outbox's
+waiting and failed rows. Eight queries whatever the data size.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from audit.models import LedgerVerificationRun
 from ledger.approvals import superuser_threshold
 from ledger.models import ApprovalRequest, ApprovalStatus, LedgerTransaction, TransactionStatus, TransactionType
+from outbox.selectors import OutboxHealth, outbox_health
 from wallets.models import SystemAccount, Wallet, WalletKind
 from wallets.money import ZERO, format_amount
+
+# The hourly verification is overdue (beat or worker not running) after this long.
+LEDGER_CHECK_OVERDUE = timedelta(hours=2)
 
 
 @dataclass
@@ -46,6 +52,13 @@ class Dashboard:
     reconciliation_available: bool
     reconciliation_open: int
     reconciliation_by_kind: list[tuple[str, int]]
+    ledger_check: LedgerVerificationRun | None
+    ledger_check_overdue: bool
+    outbox: OutboxHealth
+
+    @property
+    def ledger_check_failed(self) -> bool:
+        return self.ledger_check is not None and self.ledger_check.finished_at is not None and not self.ledger_check.ok
 
 
 def _fmt(amount: Decimal | None, currency: str) -> str:
@@ -136,6 +149,10 @@ def dashboard_get() -> Dashboard:
             for row in issue_model.objects.filter(status="open").values("kind").annotate(n=Count("id")).order_by("kind")
         ]
 
+    # 6. the last scheduled ledger verification, and 7. the outbox (side effects waiting or failed)
+    ledger_check = LedgerVerificationRun.objects.order_by("-started_at", "-id").first()
+    overdue = ledger_check is None or ledger_check.started_at < now - LEDGER_CHECK_OVERDUE
+
     return Dashboard(
         currencies=[tiles[c] for c in sorted(tiles)],
         pending_minutes=minutes,
@@ -145,4 +162,7 @@ def dashboard_get() -> Dashboard:
         reconciliation_available=reconciliation_available,
         reconciliation_open=sum(n for _, n in by_kind),
         reconciliation_by_kind=by_kind,
+        ledger_check=ledger_check,
+        ledger_check_overdue=overdue,
+        outbox=outbox_health(),
     )

@@ -63,3 +63,22 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_repr}"
+
+
+class LedgerVerificationRun(models.Model):
+    """One run of the hourly ``verify_ledger`` job (Celery beat): the admin dashboard shows the
+    latest, in red when it found discrepancies or could not run."""
+
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(default=False)
+    discrepancy_count = models.PositiveIntegerField(default=0)
+    # The first discrepancies ({check, subject, detail}); the full list comes from `manage.py verify_ledger`.
+    discrepancies = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True, help_text="Why the run itself failed (e.g. database unreachable)")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} {'ok' if self.ok else 'FAILED'}"

@@ -545,6 +545,8 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
 
 # --- Back-office -----------------------------------------------------------------------------
 INSTALLED_APPS += ["audit.apps.AuditConfig"]
+# verify_ledger every hour; a failure is logged at ERROR and shown on the admin dashboard.
+CELERY_BEAT_SCHEDULE["audit-verify-ledger"] = {"task": "audit.tasks.verify_ledger", "schedule": 3600.0}
 # After authentication: the audit trail records the client IP of back-office actions.
 MIDDLEWARE += ["audit.context.AuditContextMiddleware"]
 # Maker-checker: a proposed adjustment above this amount (major units of the wallet's currency)
