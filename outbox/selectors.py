@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Min, Q
+from django.utils import timezone
 
 from outbox.models import OutboxMessage, OutboxStatus
 
@@ -25,3 +26,8 @@ def outbox_health() -> OutboxHealth:
         oldest=Min("created_at", filter=Q(status=OutboxStatus.PENDING)),
     )
     return OutboxHealth(pending=row["pending"], failed=row["failed"], oldest_pending_at=row["oldest"])
+
+
+def outbox_due_count() -> int:
+    """Pending rows a relay would hand over now."""
+    return OutboxMessage.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now()).count()

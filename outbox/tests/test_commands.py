@@ -35,6 +35,18 @@ def test_relay_once_delivers_due_rows_and_exits_0(recorded: list[dict[str, Any]]
 
 
 @pytest.mark.django_db
+def test_dry_run_counts_due_rows_and_relays_nothing(recorded: list[dict[str, Any]]) -> None:
+    OutboxMessage.objects.create(topic="tests.record", payload={})
+    out = StringIO()
+
+    call_command("relay_outbox", "--dry-run", "--json", stdout=out)
+
+    assert json.loads(out.getvalue()) == {"due": 1}
+    assert recorded == []
+    assert OutboxMessage.objects.get().status == OutboxStatus.PENDING
+
+
+@pytest.mark.django_db
 def test_relay_once_exits_1_when_rows_are_left_for_later() -> None:
     OutboxMessage.objects.create(topic="tests.unregistered", payload={})
     out = StringIO()

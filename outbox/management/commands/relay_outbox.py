@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from outbox.selectors import outbox_due_count
 from outbox.services import RelayReport, outbox_relay_due
 
 
@@ -31,8 +32,13 @@ class Command(BaseCommand):
             help="seconds between passes without --once (default OUTBOX_RELAY_INTERVAL_SECONDS)",
         )
         parser.add_argument("--json", action="store_true", help="print each pass's counts as JSON")
+        parser.add_argument("--dry-run", action="store_true", help="count the rows due now, relay nothing")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["dry_run"]:
+            due = outbox_due_count()
+            self.stdout.write(json.dumps({"due": due}) if options["json"] else f"{due} row(s) due")
+            return
         if options["once"]:
             report = outbox_relay_due()
             self._print(report, options["json"], always=True)
