@@ -8,6 +8,9 @@ from ledger.services.pending import transaction_reference_set
 from ledger.services.withdrawals import withdrawal_post, withdrawal_void
 from payments.providers import PaymentProvider, PayoutResult, ProviderStatus, get_provider
 
+# Outbox topic of a withdrawal's payout request (registered in PaymentsConfig.ready).
+PAYOUT_REQUEST_TOPIC = "payments.payout_request"
+
 
 def payout_request(*, txn: LedgerTransaction, provider: PaymentProvider | None = None) -> PayoutResult:
     """Request the payout of pending withdrawal ``txn`` (idempotent at the provider on the

@@ -1,5 +1,6 @@
 """Withdrawals to a bank account: the hold is written in the ledger, and the payout requested
-after it committed (``payments.tasks.withdrawal_payout_request`` -> ``payouts.payout_request``)."""
+after it committed, through the outbox (``payments.tasks.withdrawal_payout_request`` ->
+``payouts.payout_request``)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.services.common import amount_validate, require_verified_email
 from ledger.services.posting import retry_on_contention
 from ledger.services.withdrawals import withdrawal_hold_write
+from outbox.services import outbox_enqueue
 from payments.deposits import provider_accepts
+from payments.payouts import PAYOUT_REQUEST_TOPIC
 from payments.providers import get_provider
 from payments.selectors import bank_account_get
-from payments.tasks import withdrawal_payout_request
 from wallets.models import SystemAccount, Wallet
 from wallets.services import currency_validate, system_wallet_get
 
@@ -81,8 +83,7 @@ def _withdrawal_hold(
             bank_account_id=bank_account_id,
             idempotency_key=idempotency_key,
         )
-        # robust: a broker hiccup is logged, never turns a committed hold into an error response;
-        # the reconciliation job re-requests payouts of stale pending withdrawals.
-        txn_pk = txn.pk
-        transaction.on_commit(lambda: withdrawal_payout_request.delay(txn_pk), robust=True)
+        # The payout is requested through the outbox: written with the hold, relayed after commit
+        # (later, when the broker is down), so a committed hold never loses its payout request.
+        outbox_enqueue(topic=PAYOUT_REQUEST_TOPIC, payload={"transaction_id": txn.pk})
     return txn

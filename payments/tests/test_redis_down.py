@@ -257,6 +257,7 @@ def test_with_redis_stopped_requests_answer_at_once_and_side_effects_follow_when
                 "accounts.password_reset_email",
                 "accounts.password_reset_email",
                 "accounts.verification_email",
+                "payments.payout_request",
                 "payments.stripe_event_process",
             ]
 
@@ -270,8 +271,8 @@ def test_with_redis_stopped_requests_answer_at_once_and_side_effects_follow_when
                 _process(worker_argv, env, worker_log),
                 _process(["manage.py", "relay_outbox", "--interval", "0.5"], env, relay_log),
             ):
-                # then the emails arrive (the reset link only for the known address) and the
-                # webhook event is processed
+                # then the emails arrive (the reset link only for the known address), the webhook
+                # event is processed and the withdrawal's payout request is handed to the worker
                 logs = [worker_log, relay_log]
                 _wait_for(lambda: "To: newcomer@example.com" in worker_log.read_text(), "verification email", logs)
                 _wait_for(lambda: f"To: {alice.email}" in worker_log.read_text(), "reset email", logs)

@@ -9,8 +9,11 @@ import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+import outbox.services
 from ledger.models import LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
+from outbox.models import OutboxMessage
 from payments.models import BankAccount, ReconciliationIssue, ReconciliationIssueKind
+from payments.payouts import PAYOUT_REQUEST_TOPIC
 from payments.tasks import withdrawal_payout_request
 from payments.tests.factories import BankAccountFactory
 from payments.tests.flows import assert_books_balance, client_for, deliver, funded_user, txn, wallet_of
@@ -150,14 +153,13 @@ def test_a_bank_account_deleted_after_the_hold_voids_the_withdrawal_without_call
     # given a hold whose payout request has not run yet
     user = funded_user(settings)
     account = BankAccountFactory.create(owner=user, currency="USD")
-    queued: list[int] = []
-    monkeypatch.setattr(withdrawal_payout_request, "delay", queued.append)
+    monkeypatch.setattr(outbox.services, "_relay_after_commit", lambda pk: None)  # the relay has not run
     body = _withdraw(user, bank_account_id=str(account.pk))
     BankAccount.objects.filter(pk=account.pk).update(deleted_at=timezone.now())
 
     # when the payout request runs
-    (withdrawal_pk,) = queued
-    withdrawal_payout_request(withdrawal_pk)
+    (request,) = OutboxMessage.objects.filter(topic=PAYOUT_REQUEST_TOPIC)
+    withdrawal_payout_request(**request.payload)
 
     # then
     withdrawal = txn(body["id"])
