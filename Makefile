@@ -37,10 +37,11 @@ run: $(VENV)/.runtime-installed ## serve the API at http://127.0.0.1:8000 (embed
 test: $(VENV)/.dev-installed ## run the whole test suite (embedded PostgreSQL unless DATABASE_URL is set)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev-installed ## ruff (lint + format check) and mypy
+lint: $(VENV)/.dev-installed ## ruff (lint + format check), mypy and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 format: $(VENV)/.dev-installed ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -8,16 +8,18 @@ change that might not happen, or a change with no audit row, are both wrong).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Model
 
-from accounts.models import User
 from audit.context import client_ip_var
 from audit.models import AuditAction, AuditEvent
 from vaultcore.log_context import request_id_var
+
+if TYPE_CHECKING:  # the audit trail sits below accounts: it names users, never imports them
+    from accounts.models import User
 
 SYSTEM_ACTOR = "system"
 

@@ -50,7 +50,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "vaultcore.admin_site.VaultAdminConfig",
+    "backoffice.site.VaultAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -544,9 +544,9 @@ CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
 
 
 # --- Back-office -----------------------------------------------------------------------------
-INSTALLED_APPS += ["audit.apps.AuditConfig"]
+INSTALLED_APPS += ["audit.apps.AuditConfig", "backoffice.apps.BackofficeConfig"]
 # verify_ledger every hour; a failure is logged at ERROR and shown on the admin dashboard.
-CELERY_BEAT_SCHEDULE["audit-verify-ledger"] = {"task": "audit.tasks.verify_ledger", "schedule": 3600.0}
+CELERY_BEAT_SCHEDULE["backoffice-verify-ledger"] = {"task": "backoffice.tasks.verify_ledger", "schedule": 3600.0}
 # After authentication: the audit trail records the client IP of back-office actions.
 MIDDLEWARE += ["audit.context.AuditContextMiddleware"]
 # Maker-checker: a proposed adjustment above this amount (major units of the wallet's currency)

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from accounts import services
 from accounts.exceptions import AccountsError
 from accounts.models import User, role_weight
-from audit.backoffice import reason_action
+from backoffice.helpers import reason_action
 
 
 class UserAdminForm(forms.ModelForm):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from audit.backoffice import CurrencyFilter, reason_action
+from backoffice.helpers import CurrencyFilter, reason_action
 from wallets.models import Wallet, WalletKind
 from wallets.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, format_amount
 from wallets.services import wallet_freeze, wallet_unfreeze

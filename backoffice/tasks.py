@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from audit.ledger_checks import ledger_verification_run
+from backoffice.ledger_checks import ledger_verification_run
 
 
 @shared_task(ignore_result=True, soft_time_limit=1800, time_limit=1900)

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory
-from audit.dashboard import dashboard_get
+from backoffice.dashboard import dashboard_get
 from ledger.approvals import adjustment_propose
 from ledger.models import Direction, LedgerTransaction, TransactionStatus, TransactionType
 from ledger.tests.factories import funded_wallet

@@ -21,7 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Role, User
-from audit.backoffice import CurrencyFilter, ReasonForm, object_form_page, reason_action
+from backoffice.helpers import CurrencyFilter, ReasonForm, object_form_page, reason_action
 from ledger.approvals import (
     adjustment_propose,
     approval_approve,

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audit.models import LedgerVerificationRun
 from ledger.verification import ledger_verify
 
-logger = logging.getLogger("audit.ledger_checks")
+logger = logging.getLogger("backoffice.ledger_checks")
 
 _KEPT_DISCREPANCIES = 50
 _RETENTION = timedelta(days=30)

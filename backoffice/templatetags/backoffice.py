@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from audit.dashboard import Dashboard, dashboard_get
+from backoffice.dashboard import Dashboard, dashboard_get
 
 register = template.Library()
 

@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.tests.factories import StaffFactory
-from audit.dashboard import dashboard_get
 from audit.models import LedgerVerificationRun
-from audit.tasks import verify_ledger
+from backoffice.dashboard import dashboard_get
+from backoffice.tasks import verify_ledger
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet
 
@@ -31,7 +31,7 @@ def _dashboard_html() -> str:
 
 
 def test_verify_ledger_runs_hourly_in_beat() -> None:
-    entry: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE["audit-verify-ledger"]
+    entry: dict[str, Any] = settings.CELERY_BEAT_SCHEDULE["backoffice-verify-ledger"]
     assert entry == {"task": verify_ledger.name, "schedule": 3600.0}
 
 
@@ -40,13 +40,13 @@ def test_a_clean_run_is_recorded_and_shown_ok(caplog: pytest.LogCaptureFixture) 
     funded_wallet(amount="10.00")
 
     # when the hourly job runs
-    with caplog.at_level(logging.INFO, logger="audit.ledger_checks"):
+    with caplog.at_level(logging.INFO, logger="backoffice.ledger_checks"):
         verify_ledger.delay()
 
     # then it is recorded, logged at INFO and the dashboard says OK
     run = LedgerVerificationRun.objects.get()
     assert (run.ok, run.discrepancy_count, run.error) == (True, 0, "")
-    assert [r.levelno for r in caplog.records if r.name == "audit.ledger_checks"] == [logging.INFO]
+    assert [r.levelno for r in caplog.records if r.name == "backoffice.ledger_checks"] == [logging.INFO]
     assert dashboard_get().ledger_check_overdue is False
     html = _dashboard_html()
     assert 'id="ledger-check-status">OK</td>' in "".join(line.strip() for line in html.splitlines())
@@ -58,7 +58,7 @@ def test_a_failed_run_is_logged_at_error_and_shown_on_the_dashboard(caplog: pyte
     Wallet.objects.filter(pk=wallet.pk).update(balance=Decimal("11.00"))
 
     # when the hourly job runs
-    with caplog.at_level(logging.INFO, logger="audit.ledger_checks"):
+    with caplog.at_level(logging.INFO, logger="backoffice.ledger_checks"):
         verify_ledger.delay()
 
     # then the failure is logged at ERROR, recorded, and shown in red with the first discrepancies

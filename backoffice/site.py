@@ -27,4 +27,4 @@ class VaultAdminSite(admin.AdminSite):
 
 
 class VaultAdminConfig(AdminConfig):
-    default_site = "vaultcore.admin_site.VaultAdminSite"
+    default_site = "backoffice.site.VaultAdminSite"
