@@ -13,6 +13,11 @@ class VaultCoreConfig(AppConfig):
     verbose_name = "VaultCore"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from vaultcore.db import use_preparing_cursors
+
+        connection_created.connect(use_preparing_cursors, dispatch_uid="vaultcore.db.use_preparing_cursors")
         if not settings.REDIS_URL:
             logger.info(
                 "REDIS_URL is not set: using the database cache and running Celery tasks "

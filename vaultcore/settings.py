@@ -128,8 +128,6 @@ else:
 
     _db = embedded_database_config(EMBEDDED_POSTGRES_DIR)
 
-# Django's PostgreSQL backend whose health check pings only connections idle for over a second.
-_db["ENGINE"] = "vaultcore.postgresql_backend"
 _db["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 _db["CONN_HEALTH_CHECKS"] = True
 _db.setdefault("OPTIONS", {})
@@ -138,6 +136,14 @@ _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", defau
 _db["ATOMIC_REQUESTS"] = False
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Parameters bound server-side; the request hot path's statements prepared once per connection
+# (vaultcore/db.py). False behind PgBouncer < 1.21 in transaction pooling mode.
+DB_PREPARED_STATEMENTS: bool = env.bool("DB_PREPARED_STATEMENTS", default=True)
+if DB_PREPARED_STATEMENTS:
+    DATABASES["default"]["OPTIONS"].setdefault("server_side_binding", True)
+    # psycopg prepares nothing while this is None (Django's default); a count no query reaches
+    # leaves preparing to hot_path_cursor.
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 
 # --- Cache, broker, Celery -------------------------------------------------------------------
 REDIS_URL: str = env.str("REDIS_URL", default="")
@@ -556,16 +562,3 @@ ADJUSTMENT_SUPERUSER_THRESHOLD: str = env.str("ADJUSTMENT_SUPERUSER_THRESHOLD", 
 ADJUSTMENT_SUPERUSER_THRESHOLDS: dict[str, str] = {
     k.strip().upper(): str(v) for k, v in env.dict("ADJUSTMENT_SUPERUSER_THRESHOLDS", default={}).items()
 }
-
-
-# --- Performance (issue 7) -------------------------------------------------------------------
-# The request hot path's hand-written statements (authentication, idempotency keys, the
-# transfer's lock and posting) are prepared once per connection instead of planned on every
-# request (vaultcore/db.py). Set False behind PgBouncer < 1.21 in transaction pooling mode.
-DB_PREPARED_STATEMENTS: bool = env.bool("DB_PREPARED_STATEMENTS", default=True)
-if DB_PREPARED_STATEMENTS:
-    # psycopg prepares nothing while the connection's prepare_threshold is None, and Django sets
-    # it to None unless OPTIONS names one (even a cursor asking with prepare=True is then sent
-    # unprepared). Django's own cursors bind client-side and never prepare, whatever the value; a
-    # threshold no query reaches keeps it that way for any other server-side cursor.
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
