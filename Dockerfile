@@ -13,5 +13,6 @@ RUN DEBUG=True python manage.py collectstatic --noinput \
 USER vaultcore
 
 EXPOSE 8000
-# gunicorn.conf.py: workers, threads, the balanced gthread worker (GUNICORN_* variables override).
+# gunicorn.conf.py: stock sync workers, one per core plus one (GUNICORN_* variables override);
+# run it behind a reverse proxy (deploy/nginx.conf).
 CMD ["gunicorn", "vaultcore.wsgi:application"]

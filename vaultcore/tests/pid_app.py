@@ -1,4 +1,4 @@
-"""A WSGI app for test_gunicorn_workers: answers every request with the serving process's pid."""
+"""A tiny WSGI app for tests that run gunicorn: answers every request with the serving pid."""
 
 from __future__ import annotations
 
