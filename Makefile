@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke schemathesis
+.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke bench-compare schemathesis
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,10 @@ bench: $(VENV)/.dev-installed ## benchmarks: raw SQL ceiling, service and HTTP l
 
 bench-smoke: $(VENV)/.dev-installed ## the benchmarks with tiny counts, a few seconds (CI)
 	$(PY) -m bench --smoke --output bench/results/smoke.json $(BENCH_ARGS)
+
+bench-compare: $(VENV)/.dev-installed ## HTTP x32 of this checkout against commit BASE, interleaved (BASE=<commit>)
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<commit>"; exit 2; }
+	$(PY) -m bench.compare $(BASE) $(BENCH_ARGS)
 
 schemathesis: $(VENV)/.dev-installed ## fuzz a live server against /api/schema/: fails on any 5xx or schema drift (a few minutes)
 	$(PY) .ci/schemathesis.py
