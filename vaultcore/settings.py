@@ -7,6 +7,7 @@ missing. Every variable is listed, with a comment, in ``.env.example``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -194,7 +195,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 0.5
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 5}
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.1, "interval_max": 0.1}
 CELERY_TIMEZONE = "UTC"
-# Periodic jobs; each app's issue adds its entries here.
+# Periodic jobs; each app's section below adds its entries.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 
 # --- Outbox (side effects written with their change, relayed to Celery) ------------------------
@@ -355,8 +356,6 @@ LOGGING = {
 }
 
 # --- Accounts: tokens, email, throttling ----------------------------------------------------
-from datetime import timedelta  # noqa: E402
-
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     # Hashes imported from older systems keep verifying and are re-hashed with Argon2id on login.
@@ -481,10 +480,6 @@ CELERY_BEAT_SCHEDULE["ledger-idempotency-keys-cleanup"] = {
     "task": "ledger.tasks.idempotency_keys_cleanup",
     "schedule": 3600.0,
 }
-# Payment provider: "sandbox" (development; deposits post and payouts succeed at once) or a
-# provider registered in payments.providers (e.g. "stripe"). Sandbox is the default only in DEBUG.
-PAYMENTS_PROVIDER: str = env.str("PAYMENTS_PROVIDER", default="sandbox" if DEBUG else "stripe")
-ALLOW_SANDBOX_PROVIDER: bool = env.bool("ALLOW_SANDBOX_PROVIDER", default=False)
 # Distinct OpenAPI enum names for the ledger's choice sets ("type" and "status" are common names).
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     **SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"],  # type: ignore[dict-item]
@@ -500,14 +495,18 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "Forbidden403CodeEnum": "vaultcore.openapi.CODES_403",
     "NotFound404CodeEnum": "vaultcore.openapi.CODES_404",
 }
+
+
+# --- Payments --------------------------------------------------------------------------------
+# Payment provider: "sandbox" (development; deposits post and payouts succeed at once) or a
+# provider registered in payments.providers (e.g. "stripe"). Sandbox is the default only in DEBUG.
+PAYMENTS_PROVIDER: str = env.str("PAYMENTS_PROVIDER", default="sandbox" if DEBUG else "stripe")
+ALLOW_SANDBOX_PROVIDER: bool = env.bool("ALLOW_SANDBOX_PROVIDER", default=False)
 if not DEBUG and PAYMENTS_PROVIDER == "sandbox" and not ALLOW_SANDBOX_PROVIDER:
     raise ImproperlyConfigured(
         "PAYMENTS_PROVIDER=sandbox moves no real money and is for development. With DEBUG off, set "
         "PAYMENTS_PROVIDER to a real provider (e.g. stripe), or ALLOW_SANDBOX_PROVIDER=True for a demo."
     )
-
-
-# --- Payments --------------------------------------------------------------------------------
 # Key ring for AES-256-GCM field encryption: "kid:base64(32 bytes)" entries, comma-separated,
 # newest first (the first encrypts, all decrypt). Rotate: prepend a new key, run
 # `manage.py rotate_encryption_key`, then drop the old one.
@@ -516,8 +515,8 @@ _DEV_ENCRYPTION_KEYS = "dev1:dmF1bHRjb3JlLWRldi1vbmx5LWFlcy1rZXktMDAwMDE="
 # (the test settings set their own fixed key).
 ENCRYPTION_KEYS: str = env.str("ENCRYPTION_KEYS", default=_DEV_ENCRYPTION_KEYS if DEBUG else "")
 
-# Stripe. With PAYMENTS_PROVIDER (wallets/ledger section above) "stripe" and DEBUG off, start-up
-# stops when either secret is missing (nothing is ever called unauthenticated or accepted unsigned).
+# Stripe. With PAYMENTS_PROVIDER "stripe" and DEBUG off, start-up stops when either secret is
+# missing (nothing is ever called unauthenticated or accepted unsigned).
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_WEBHOOK_SECRET: str = env.str("STRIPE_WEBHOOK_SECRET", default="")
 if not DEBUG:
