@@ -127,9 +127,8 @@ def main(argv: list[str]) -> int:
         for i in range(20):
             func(i)
     # Ledger tables of some size, with statistics, as on a server that has run for a while: the
-    # double-entry trigger's queries planned against the freshly seeded (empty) tables stay seq
-    # scans that slow down as the tables grow (COMMIT measured 1.1 ms of server CPU, against
-    # 0.35-0.40 ms after). ANALYZE invalidates those plans; the next calls plan for real sizes.
+    # double-entry trigger's plans made on the empty tables would stay seq scans. ANALYZE
+    # invalidates them; the next calls plan for real sizes.
     for i in range(2000):
         service(i)
     scratch.vacuum()

@@ -39,8 +39,7 @@ def _label(exc: Exception) -> str:
 def run(population: Population, *, shape: str, clients: int, seconds: float, processes: int = 1) -> RunResult:
     """``clients`` threads spread over ``processes`` processes (at most one per client; 0 means
     one per client). One Python process runs one thread at a time: with one per CPU the level is
-    bound by the database and the cores, as the server's workers are. A process per client was
-    measured slower on 2 cores (bench/RESULTS.md, step 18)."""
+    bound by the database and the cores, as the server's workers are."""
     processes = clients if processes <= 0 else max(1, min(processes, clients))
     if processes == 1:
         return _run_in_process(population, shape=shape, clients=clients, seconds=seconds)
@@ -90,8 +89,8 @@ def _children_use_this_server() -> Iterator[None]:
         del os.environ["DATABASE_URL"]
 
 
-#: How long a process waits at the start barrier for the others (seconds): 32 processes setting up
-#: Django and loading 10,000 senders each took ~10-15 s on 2 cores.
+#: How long a process waits at the start barrier for the others (seconds): generous, as many
+#: processes each setting up Django and loading their senders on a small machine take a while.
 START_TIMEOUT = 300.0
 _start_barrier: Any = None
 
