@@ -13,23 +13,25 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
-from django.db.backends.postgresql.base import ServerBindingCursor
 from django.db.backends.utils import CursorWrapper
+from psycopg.abc import Params
 
 
-class PreparingCursor(ServerBindingCursor):
-    """Django's server-side binding cursor; with ``prepare`` set, every statement it executes is
-    prepared (psycopg's ``execute(..., prepare=True)``)."""
+class PreparingCursor(psycopg.Cursor[Any]):
+    """psycopg's server-side binding cursor; with ``prepare`` set, every statement it executes is
+    prepared (``execute(..., prepare=True)``). Like Django's own cursor for ``server_side_binding``
+    but without ``callproc``, which VaultCore does not use."""
 
     prepare: bool | None = None
 
     def execute(
-        self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
-    ) -> Any:
-        prepare = self.prepare if prepare is None else prepare
-        return super().execute(query, params, prepare=prepare, binary=binary)  # type: ignore[misc]  # not in django-stubs
+        self, query: Any, params: Params | None = None, *, prepare: bool | None = None, binary: bool | None = None
+    ) -> PreparingCursor:
+        super().execute(query, params, prepare=self.prepare if prepare is None else prepare, binary=binary)
+        return self
 
 
 def use_preparing_cursors(sender: Any, connection: Any, **kwargs: Any) -> None:
