@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 
 from accounts.models import User
-from accounts.validators import identifier_normalize
+from accounts.validators import user_identifier
 
 
 class UsernameOrEmailBackend(ModelBackend):
     """``username`` may be the username or the email address.
 
-    Usernames cannot contain ``@`` (see ``accounts.validators``), so a value with ``@`` is an
-    email. An unknown user still costs one password hash, like ModelBackend, so timing does
-    not reveal which accounts exist. A matching legacy hash (bcrypt) is upgraded on success.
+    ``accounts.validators.user_identifier`` decides which: a value with ``@`` is an email
+    (usernames never contain one). An unknown user still costs one password hash, like
+    ModelBackend, so timing does not reveal which accounts exist. A matching legacy hash (bcrypt)
+    is upgraded on success.
     """
 
     def authenticate(
@@ -24,9 +26,8 @@ class UsernameOrEmailBackend(ModelBackend):
     ) -> User | None:
         if not username or password is None:
             return None
-        username = identifier_normalize(username)
-        lookup = {"email__iexact": username} if "@" in username else {"username__iexact": username}
-        user = User.objects.filter(**lookup).first()
+        identifier = user_identifier(username)
+        user = User.objects.alias(folded=Lower(identifier.field)).filter(folded=identifier.value).first()
         if user is None:
             User().set_password(password)  # same cost as a real check
             return None

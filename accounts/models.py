@@ -8,12 +8,13 @@ from typing import Any, ClassVar
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+
+from accounts.validators import UsernameValidator
 
 
 class Role(models.TextChoices):
@@ -96,7 +97,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     ``token_version`` is copied into every JWT; bumping it revokes every token issued before.
     """
 
-    username = models.CharField(max_length=150, unique=True, validators=[UnicodeUsernameValidator()])
+    username = models.CharField(max_length=150, unique=True, validators=[UsernameValidator()])
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=150, blank=True)
     middle_name = models.CharField(max_length=150, blank=True)

@@ -10,6 +10,8 @@ payment recipient can be told apart from the user it imitates.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
+from typing import Literal
 
 from confusable_homoglyphs import categories, confusables
 from django.contrib.auth.validators import UnicodeUsernameValidator
@@ -22,6 +24,22 @@ RESERVED_USERNAMES = frozenset({"me"})
 def identifier_normalize(value: str) -> str:
     """The canonical form of a username or email as typed: NFKC, surrounding space removed."""
     return unicodedata.normalize("NFKC", value).strip()
+
+
+@dataclass(frozen=True)
+class UserIdentifier:
+    """What names a user as typed (log-in, transfer recipient), in the one form every lookup uses:
+    ``field`` is ``email`` when it contains "@" (usernames never do: ``UsernameValidator``), else
+    ``username``; ``value`` is normalised and lower-cased, to match ``LOWER(field)`` (the
+    case-insensitive unique indexes)."""
+
+    field: Literal["username", "email"]
+    value: str
+
+
+def user_identifier(raw: str) -> UserIdentifier:
+    value = identifier_normalize(raw).lower()
+    return UserIdentifier("email" if "@" in value else "username", value)
 
 
 def identifier_is_unambiguous(value: str) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from django.db import connection
 from django.db.models import Q, QuerySet
 
+from accounts.validators import UserIdentifier
 from vaultcore.db import hot_path_cursor
 from wallets.models import Wallet
 
@@ -40,13 +41,14 @@ _TRANSFER_LOCK_SQL = """
       FROM wallets_wallet w JOIN accounts_user u ON u.id = w.user_id
      WHERE w.kind = 'user' AND w.currency = %(currency)s
        AND w.user_id IN (%(sender)s, (
-               SELECT r.id FROM accounts_user r
-                WHERE (LOWER(r.username) = %(folded)s OR LOWER(r.email) = %(folded)s) AND r.is_active
-                ORDER BY LOWER(r.username) <> %(folded)s
-                LIMIT 1))
+               SELECT r.id FROM accounts_user r WHERE LOWER(r.{field}) = %(folded)s AND r.is_active))
      ORDER BY w.id
        FOR UPDATE OF w
 """
+
+
+# The identifier's field -> its column (only these two are ever put into the SQL text).
+_RECIPIENT_COLUMNS = {"username": "username", "email": "email"}
 
 
 @dataclass(frozen=True)
@@ -56,18 +58,18 @@ class LockedUserWallet:
     email: str
 
 
-def transfer_wallets_lock(*, sender_id: int, recipient: str, currency: str) -> list[LockedUserWallet]:
-    """The sender's user wallet in ``currency`` and the one of the active user whose username or
-    email is ``recipient`` (case-insensitive; a username match beats another user's email),
-    found AND locked by ONE query, ascending pk, ``FOR UPDATE`` of the wallet rows only.
+def transfer_wallets_lock(*, sender_id: int, recipient: UserIdentifier, currency: str) -> list[LockedUserWallet]:
+    """The sender's user wallet in ``currency`` and the one of the active user ``recipient``
+    names (its username or email, case-insensitive, by the unique index of that column), found
+    AND locked by ONE query, ascending pk, ``FOR UPDATE`` of the wallet rows only.
 
     The hot path of a transfer: one round trip instead of a recipient lookup plus a lock query.
     Returns 0, 1 or 2 rows; the caller works out which one is missing (and why) on its error path.
     """
     columns, attnames = _wallet_columns()
-    sql = _TRANSFER_LOCK_SQL.format(columns=", ".join(columns))
+    sql = _TRANSFER_LOCK_SQL.format(columns=", ".join(columns), field=_RECIPIENT_COLUMNS[recipient.field])
     with hot_path_cursor() as cursor:
-        cursor.execute(sql, {"currency": currency, "sender": sender_id, "folded": recipient.lower()})
+        cursor.execute(sql, {"currency": currency, "sender": sender_id, "folded": recipient.value})
         rows = cursor.fetchall()
     n = len(attnames)
     return [

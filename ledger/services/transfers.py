@@ -6,12 +6,11 @@ import uuid
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.validators import identifier_is_unambiguous, identifier_normalize
+from accounts.validators import UserIdentifier, identifier_is_unambiguous, user_identifier
 from ledger.exceptions import CurrencyMismatch, RecipientNotFound, SelfTransfer
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus, TransactionType
 from ledger.services.common import (
@@ -28,18 +27,17 @@ from wallets.models import Wallet
 from wallets.services import currency_validate
 
 
-def _recipient_resolve(identifier: str) -> User:
-    """The active user whose username or email is ``identifier`` (case-insensitive). A username
-    may contain "@", so when one user's username is another's email, the username wins."""
-    folded = identifier.lower()
-    matches = list(  # LOWER(...) = x uses the case-insensitive unique indexes of accounts_user
-        User.objects.alias(username_lower=Lower("username"), email_lower=Lower("email"))
-        .filter(Q(username_lower=folded) | Q(email_lower=folded), is_active=True)
-        .only("pk", "username", "email")[:2]
+def _recipient_resolve(identifier: UserIdentifier) -> User:
+    """The active user ``identifier`` names (LOWER(...) = x: the case-insensitive unique index)."""
+    user = (
+        User.objects.alias(folded=Lower(identifier.field))
+        .filter(folded=identifier.value, is_active=True)
+        .only("pk", "username", "email")
+        .first()
     )
-    if not matches:
+    if user is None:
         raise RecipientNotFound()
-    return min(matches, key=lambda user: user.username.lower() != folded)
+    return user
 
 
 def transfer_create(
@@ -60,10 +58,10 @@ def transfer_create(
     """
     currency = currency_validate(currency=currency)
     amount = amount_validate(amount=amount, currency=currency)
-    identifier = identifier_normalize(recipient)
-    if not identifier_is_unambiguous(identifier):
+    identifier = user_identifier(recipient)
+    if not identifier_is_unambiguous(identifier.value):
         raise RecipientNotFound("No user can be named like this: it mixes alphabets.")
-    if identifier.lower() in (sender.username.lower(), sender.email.lower()):
+    if getattr(sender, identifier.field).lower() == identifier.value:
         raise SelfTransfer()
     require_verified_email(sender)
     return _transfer_post(
@@ -77,7 +75,7 @@ def transfer_create(
 
 
 def _transfer_refusal(
-    *, sender: User, identifier: str, source: Wallet | None
+    *, sender: User, identifier: UserIdentifier, source: Wallet | None
 ) -> SelfTransfer | WalletNotFound | CurrencyMismatch:
     """Why the ordered lock query found no recipient wallet (error path only; the same order of
     checks as a lookup before the lock: unknown recipient, oneself, own wallet, then currency)."""
@@ -93,7 +91,7 @@ def _transfer_refusal(
 def _transfer_post(
     *,
     sender: User,
-    identifier: str,
+    identifier: UserIdentifier,
     currency: str,
     amount: Decimal,
     description: str,

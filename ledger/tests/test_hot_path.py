@@ -5,6 +5,7 @@ every guarantee."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.tests.factories import UserFactory
 from accounts.tokens import TOKEN_VERSION_CLAIM, VaultAccessToken
+from accounts.validators import user_identifier
 from ledger.idempotency import idempotency_key_claim
 from ledger.models import IdempotencyKey
 from ledger.services.transfers import transfer_create
@@ -119,22 +121,25 @@ def test_the_transfer_service_is_one_transaction_of_two_statements() -> None:
 
 
 def test_the_lock_query_finds_the_recipient_and_locks_both_wallets_in_pk_order() -> None:
-    # given a recipient created before the sender (lower wallet pk), a user whose username is
-    # another user's email, and an inactive user
-    recipient = funded_wallet(user=UserFactory.create(username="x@example.org", email="y@example.org"), amount="0")
-    funded_wallet(user=UserFactory.create(username="erin", email="x@example.org"), amount="0")
+    # given a recipient created before the sender (lower wallet pk), another user, and an
+    # inactive user
+    recipient = funded_wallet(user=UserFactory.create(username="xavier", email="x@example.org"), amount="0")
+    funded_wallet(user=UserFactory.create(username="erin", email="e@example.org"), amount="0")
     funded_wallet(user=UserFactory.create(username="gone", is_active=False), amount="0")
     sender = funded_wallet(amount="5.00")
     assert sender.user is not None
-    # when
+    # when the recipient is named by email, by username, or is inactive, or has no such wallet
     with transaction.atomic():
-        found = transfer_wallets_lock(sender_id=sender.user.pk, recipient="X@EXAMPLE.ORG", currency="USD")
-        unknown = transfer_wallets_lock(sender_id=sender.user.pk, recipient="gone", currency="USD")
-        other_currency = transfer_wallets_lock(sender_id=sender.user.pk, recipient="x@example.org", currency="EUR")
-    # then: the username match wins, ascending pk, the inactive user is not found
-    assert [row.wallet.pk for row in found] == [recipient.pk, sender.pk]
-    assert found[0].username == "x@example.org"
-    assert found[1].wallet.balance == Decimal("5.00")
+        lock = functools.partial(transfer_wallets_lock, sender_id=sender.user.pk)
+        by_email = lock(recipient=user_identifier("X@EXAMPLE.ORG"), currency="USD")
+        by_username = lock(recipient=user_identifier("Xavier"), currency="USD")
+        unknown = lock(recipient=user_identifier("gone"), currency="USD")
+        other_currency = lock(recipient=user_identifier("x@example.org"), currency="EUR")
+    # then both wallets, ascending pk; the inactive user is not found
+    assert [row.wallet.pk for row in by_email] == [recipient.pk, sender.pk]
+    assert [row.wallet.pk for row in by_username] == [recipient.pk, sender.pk]
+    assert by_email[0].username == "xavier"
+    assert by_email[1].wallet.balance == Decimal("5.00")
     assert [row.wallet.pk for row in unknown] == [sender.pk]
     assert other_currency == []
 

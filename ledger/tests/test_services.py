@@ -396,17 +396,18 @@ def test_transfer_hot_path_query_count(django_assert_max_num_queries) -> None:
         transfer_create(sender=sender.user, recipient=recipient.user.username, currency="USD", amount=Decimal("1"))
 
 
-def test_recipient_username_wins_over_another_users_email() -> None:
-    # given one user whose username looks like another user's email
+def test_a_recipient_with_an_at_sign_is_an_email_address() -> None:
+    # given a user with that email, and a legacy username that looks like it (usernames may no
+    # longer contain "@": accounts.validators)
     sender = funded_wallet(amount="10.00")
     by_email = funded_wallet(user=UserFactory.create(username="erin", email="x@example.org"), amount="0")
-    by_username = funded_wallet(user=UserFactory.create(username="x@example.org", email="y@example.org"), amount="0")
+    legacy = funded_wallet(user=UserFactory.create(username="x@example.org", email="y@example.org"), amount="0")
     assert sender.user is not None
     # when
     transfer_create(sender=sender.user, recipient="X@example.org", currency="USD", amount=Decimal("1.00"))
-    # then
-    assert _balances(by_username) == (Decimal("1.00"), 0)
-    assert _balances(by_email) == (0, 0)
+    # then the one rule: "@" means an email address, everywhere a user is named
+    assert _balances(by_email) == (Decimal("1.00"), 0)
+    assert _balances(legacy) == (0, 0)
 
 
 def test_system_reversal_without_an_acting_user() -> None:
