@@ -12,7 +12,7 @@ import logging
 from anymail.exceptions import AnymailError
 from celery import shared_task
 
-from accounts import emails
+from accounts import emails, services
 from accounts.models import User
 
 logger = logging.getLogger(__name__)
@@ -53,6 +53,4 @@ def email_change_emails_send(user_id: int, new_email: str) -> None:
 def expired_tokens_purge() -> dict[str, int]:
     """Periodic (Celery beat): drop denylisted access tokens and refresh-token records that
     have expired anyway, so the lookups stay small."""
-    from accounts.services import expired_tokens_purge as purge
-
-    return purge()
+    return services.expired_tokens_purge()

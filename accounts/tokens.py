@@ -30,7 +30,7 @@ class VaultRefreshToken(RefreshToken):
     def for_user(cls, user: Any) -> VaultRefreshToken:
         """A refresh token for ``user``, recorded as issued; its access tokens inherit the
         ``token_version`` claim."""
-        from accounts.models import IssuedRefreshToken
+        from accounts.models import IssuedRefreshToken  # simplejwt loads this module before the apps
 
         token = cast(VaultRefreshToken, super().for_user(user))
         token[TOKEN_VERSION_CLAIM] = user.token_version

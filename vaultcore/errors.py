@@ -18,7 +18,7 @@ from django.db import OperationalError
 from django.http import HttpRequest, JsonResponse
 from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
-from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, ErrorType
+from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, Error, ErrorType
 from rest_framework import exceptions, status
 
 logger = logging.getLogger("vaultcore.errors")
@@ -136,8 +136,6 @@ class ExceptionFormatter(BaseExceptionFormatter):
         return super().get_error_type()
 
     def get_errors(self) -> list[Any]:
-        from drf_standardized_errors.types import Error
-
         detail = self.exc.detail
         if isinstance(self.exc, _DomainAPIException):
             return [Error(str(detail.code), str(detail), self.exc.attr)]  # type: ignore[union-attr]
