@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
@@ -50,6 +51,18 @@ class BankAccountAdmin(admin.ModelAdmin):
         return False
 
 
+_SECRET_KEY = re.compile(r"secret|token|password", re.IGNORECASE)
+
+
+def _redacted(value: Any) -> Any:
+    """``value`` with every item whose key names a secret replaced, at any depth."""
+    if isinstance(value, dict):
+        return {k: "[redacted]" if _SECRET_KEY.search(str(k)) else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
+
+
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     """Read-only log of Stripe webhook events, with a retry action for failed or stuck ones."""
@@ -83,7 +96,8 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: StripeEvent) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+        """The event as Stripe sent it, with secrets (a PaymentIntent's ``client_secret``) hidden."""
+        return format_html("<pre>{}</pre>", json.dumps(_redacted(obj.payload), indent=2, sort_keys=True))
 
     @admin.action(description="Retry processing of the selected failed or stuck events")
     def retry_processing(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:

@@ -155,3 +155,21 @@ def test_recording_the_same_open_issue_twice_returns_the_open_one() -> None:
     # then
     assert first.pk == again.pk != other.pk
     assert ReconciliationIssue.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_stripe_event_page_hides_secrets_in_the_payload(admin_site_client: Client) -> None:
+    # given a stored payment_intent event, which carries the PaymentIntent's client secret
+    secret = "pi_3Abc_secret_XyZ0123456789"
+    payload = {
+        "id": "evt_1",
+        "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_3Abc", "client_secret": secret, "charges": [{"token": "tok_1"}]}},
+    }
+    event = StripeEventFactory.create(type="payment_intent.succeeded", payload=payload)
+    # when an admin opens it
+    html = admin_site_client.get(f"/admin/payments/stripeevent/{event.pk}/change/").content.decode()
+    # then the rest of the payload shows, the secrets do not
+    assert "pi_3Abc" in html and "payment_intent.succeeded" in html
+    assert secret not in html and "tok_1" not in html
+    assert "[redacted]" in html
