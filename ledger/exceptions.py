@@ -10,15 +10,6 @@ class LedgerError(DomainError):
     """Base class of ledger errors."""
 
 
-class InvalidBankAccount(LedgerError):
-    """The withdrawal's bank account id is malformed or in another currency."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
-    code = "invalid"
-    default_detail = "Invalid bank account."
-    attr = "bank_account_id"
-
-
 class InvalidAmount(LedgerError):
     """The amount is not acceptable for this currency (digits, sign, maximum)."""
 
@@ -132,14 +123,6 @@ class IdempotencyKeyInUse(LedgerError):
     status_code = status.HTTP_409_CONFLICT
     code = "idempotency_key_in_use"
     default_detail = "A request with this Idempotency-Key is still being processed; retry later."
-
-
-class ProviderUnavailable(LedgerError):
-    """The payment provider could not be reached; nothing was charged or paid out."""
-
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    code = "service_unavailable"
-    default_detail = "The payment provider is unavailable; please retry."
 
 
 class ApprovalNotPending(LedgerError):

@@ -7,11 +7,12 @@ import logging
 from decimal import Decimal
 
 from accounts.models import User
-from ledger.exceptions import InvalidAmount, ProviderUnavailable
+from ledger.exceptions import InvalidAmount
 from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.services.common import amount_validate
 from ledger.services.deposits import deposit_fail, deposit_open, deposit_settle
 from ledger.services.pending import transaction_reference_set
+from payments.exceptions import ProviderUnavailable
 from payments.providers import PaymentProvider, PaymentResult, ProviderError, ProviderStatus, get_provider
 from wallets.services import currency_validate
 

@@ -140,3 +140,20 @@ class ReconciliationPermissionDenied(PaymentError):
     status_code = status.HTTP_403_FORBIDDEN
     code = "permission_denied"
     default_detail = "You do not have permission to perform this action."
+
+
+class InvalidBankAccount(PaymentError):
+    """The withdrawal's bank account id is malformed or in another currency."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    default_detail = "Invalid bank account."
+    attr = "bank_account_id"
+
+
+class ProviderUnavailable(PaymentError):
+    """The payment provider could not be reached; nothing was charged or paid out."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_detail = "The payment provider is unavailable; please retry."

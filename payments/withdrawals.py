@@ -10,13 +10,13 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import User
-from ledger.exceptions import InvalidBankAccount
 from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.services.common import amount_validate, require_verified_email
 from ledger.services.posting import retry_on_contention
 from ledger.services.withdrawals import withdrawal_hold_write
 from outbox.services import outbox_enqueue
 from payments.deposits import provider_accepts
+from payments.exceptions import InvalidBankAccount
 from payments.payouts import PAYOUT_REQUEST_TOPIC
 from payments.providers import get_provider
 from payments.selectors import bank_account_get

@@ -23,6 +23,7 @@ from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
 from payments import providers
 from payments.deposits import deposit_create
+from payments.exceptions import ProviderUnavailable
 from payments.providers.base import PaymentResult, ProviderError, ProviderStatus
 from payments.providers.sandbox import SandboxProvider
 from payments.tests.factories import BankAccountFactory
@@ -435,7 +436,7 @@ def test_deposit_provider_outage_is_503_and_the_deposit_fails_cleanly(settings: 
     with mock.patch.dict(providers.PROVIDERS, {"down-test": f"{__name__}._DownProvider"}):
         settings.PAYMENTS_PROVIDER = "down-test"
         # when / then
-        with pytest.raises(errors.ProviderUnavailable):
+        with pytest.raises(ProviderUnavailable):
             deposit_create(user=wallet.user, currency="USD", amount=Decimal("5.00"))
     txn = LedgerTransaction.objects.get(credit_wallet=wallet)
     assert txn.status == TransactionStatus.FAILED
