@@ -172,7 +172,9 @@ def idempotency_key_claim(*, user: User, key: str, operation: str, fingerprint: 
         row._state.db = connection.alias
         return Claim(row=row)
     row = IdempotencyKey.objects.select_related("transaction").get(user=user, key=key)
-    if row.fingerprint != fingerprint or row.operation != operation:
+    # An empty fingerprint: a key claimed before operation-level fingerprints (migration 0008),
+    # whose input cannot be compared; it replays for any input of its operation.
+    if row.operation != operation or (row.fingerprint and row.fingerprint != fingerprint):
         raise IdempotencyKeyReused()
     if row.outcome is not None:
         return Claim(row=row, replay=_replayed(row.outcome))

@@ -1,7 +1,10 @@
 """Idempotency keys: claims, stale in-flight keys, crash recovery."""
 
+import importlib
+import json
 from datetime import timedelta
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 from django.utils import timezone
@@ -112,3 +115,37 @@ def test_a_request_whose_claim_was_taken_over_cannot_move_money() -> None:
     # then the money moved once
     recipient.refresh_from_db()
     assert recipient.balance == Decimal("1.00")
+
+
+def _migration_0008() -> ModuleType:
+    return importlib.import_module("ledger.migrations.0008_idempotency_key_outcome")
+
+
+def test_a_key_from_before_operation_fingerprints_replays_its_stored_answer() -> None:
+    # given a transfer answered before the upgrade: its stored response converted by migration
+    # 0008 into an outcome, its HTTP-body fingerprint cleared
+    sender = funded_wallet(amount="10.00")
+    recipient = funded_wallet(amount="0")
+    assert sender.user and recipient.user
+    txn = transfer_create(sender=sender.user, recipient=recipient.user.username, currency="USD", amount=Decimal("1.00"))
+    old_body = {"id": str(txn.public_id), "status": "posted", "reference": "", "posted_at": "2026-12-01T10:00:00Z"}
+    outcome = _migration_0008()._outcome_from_response(201, json.dumps(old_body))
+    IdempotencyKey.objects.create(
+        user=sender.user, key="k", operation="transfer", fingerprint="", outcome=outcome, transaction=txn,
+        locked_at=timezone.now(), created_at=timezone.now(),
+    )  # fmt: skip
+    # when the client retries with the same key after the upgrade
+    fp = operation_fingerprint(operation="transfer", params={"recipient": "x", "amount": "1.00"})
+    replay = idempotency_key_claim(user=sender.user, key="k", operation="transfer", fingerprint=fp).replay
+    # then it gets the first answer again and no money moves
+    assert replay is not None and [t.pk for t in replay.transactions] == [txn.pk]
+    assert LedgerTransaction.objects.filter(type="transfer").count() == 1
+    # but the key stays bound to its operation
+    with pytest.raises(IdempotencyKeyReused):
+        idempotency_key_claim(user=sender.user, key="k", operation="deposit", fingerprint=fp)
+
+
+def test_migration_0008_turns_a_stored_error_into_a_recorded_error() -> None:
+    body = {"type": "client_error", "errors": [{"code": "insufficient_funds", "detail": "No.", "attr": None}]}
+    outcome = _migration_0008()._outcome_from_response(422, json.dumps(body))
+    assert outcome == {"error": {"status": 422, "code": "insufficient_funds", "detail": "No.", "attr": None}}
