@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from django.http import HttpRequest
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,9 +37,13 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
-def idempotency_key_from_request(request: Request) -> str | None:
+def idempotency_key_from_request(request: Request | HttpRequest) -> str | None:
     """The request's key, None without the header, or 400 for an empty/long/non-ASCII key."""
-    raw = request.headers.get(HEADER)
+    return idempotency_key_check(request.headers.get(HEADER))
+
+
+def idempotency_key_check(raw: str | None) -> str | None:
+    """``raw`` when it is a valid key (None stays None), else 400 ``invalid``."""
     if raw is None:
         return None
     if not _KEY_RE.fullmatch(raw):

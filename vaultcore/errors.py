@@ -150,6 +150,15 @@ class ExceptionFormatter(BaseExceptionFormatter):
         return errors
 
 
+def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and contract body that REST answers for ``exc`` (any exception: a domain
+    error, a DRF validation or auth error, or an unexpected one as a bare ``server_error``).
+    Other transports (GraphQL) render errors from this, so every code is mapped here only."""
+    handler = ExceptionHandler(exc, {"view": None, "args": (), "kwargs": {}, "request": None})  # type: ignore[typeddict-item]
+    converted = handler.convert_unhandled_exceptions(handler.convert_known_exceptions(exc))
+    return converted.status_code, handler.format_exception(converted)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
     """CSRF failures outside DRF views (DRF views raise PermissionDenied themselves)."""
     return json_error(status.HTTP_403_FORBIDDEN, "permission_denied", "CSRF verification failed.")

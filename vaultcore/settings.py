@@ -67,7 +67,11 @@ INSTALLED_APPS = [
     "wallets.apps.WalletsConfig",
     "ledger.apps.LedgerConfig",
     "payments.apps.PaymentsConfig",
+    "graphql_api.apps.GraphqlApiConfig",
 ]
+
+# GraphQL schema introspection (graphql_api): on in DEBUG unless set.
+GRAPHQL_INTROSPECTION: bool = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 
 MIDDLEWARE = [
     "vaultcore.middleware.RequestIdMiddleware",
