@@ -438,8 +438,8 @@ schema = VaultSchema(
     mutation=Mutation,
     extensions=[
         IntrospectionSetting,
-        QueryDepthLimiter(max_depth=MAX_DEPTH),  # type: ignore[list-item]
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),  # type: ignore[list-item]
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),  # type: ignore[list-item]
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ],
 )
