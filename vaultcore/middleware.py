@@ -21,6 +21,7 @@ security_logger = logging.getLogger("django.security.DisallowedHost")
 
 _REQUEST_ID_RE = re.compile(r"\A[A-Za-z0-9._:-]{1,128}\Z")
 _HTML_PREFIXES = ("/admin/", "/api/docs/")
+_PRIVATE_PREFIXES = ("/api/", "/graphql/")
 _CACHEABLE_API_PREFIXES = ("/api/schema/", "/api/docs/")
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -154,7 +155,7 @@ class AllowedHostMiddleware:
 
 
 class ApiNoStoreMiddleware:
-    """Every ``/api/`` response, errors included, carries ``Cache-Control: no-store``.
+    """Every ``/api/`` and ``/graphql/`` response, errors included, carries ``Cache-Control: no-store``.
 
     Tokens, balances and transactions must never be kept by a browser or a shared cache, and a
     middleware cannot be forgotten by a new view. The schema and its docs page are the same public
@@ -166,6 +167,6 @@ class ApiNoStoreMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if request.path.startswith("/api/") and not request.path.startswith(_CACHEABLE_API_PREFIXES):
+        if request.path.startswith(_PRIVATE_PREFIXES) and not request.path.startswith(_CACHEABLE_API_PREFIXES):
             response["Cache-Control"] = "no-store"
         return response
