@@ -29,6 +29,7 @@ from strawberry.types import Info
 from accounts.authentication import JWTCookieAuthentication
 from accounts.models import User
 from accounts.serializers import UserSerializer
+from accounts.throttles import UserRateThrottle
 from ledger import selectors
 from ledger.exceptions import CurrencyMismatch, RecipientNotFound, TransactionNotFound
 from ledger.idempotency import Outcome, idempotent
@@ -80,13 +81,20 @@ Money = strawberry.scalar(
 # --- Authentication ----------------------------------------------------------------------------
 def _user(info: Info) -> User:
     """The caller, authenticated exactly as REST (bearer or cookie + CSRF; revocation checked on
-    every request), once per request."""
+    every request) and counted against REST's per-user rate limit, once per request."""
     request: HttpRequest = info.context.request
     cached = getattr(request, "_graphql_auth", None)
     if cached is None:
         try:
-            found = JWTCookieAuthentication().authenticate(Request(request))
-            cached = exceptions.NotAuthenticated() if found is None else found[0]
+            drf_request = Request(request)
+            found = JWTCookieAuthentication().authenticate(drf_request)
+            if found is None:
+                raise exceptions.NotAuthenticated()
+            drf_request.user = found[0]
+            throttle = UserRateThrottle()
+            if not throttle.allow_request(drf_request, None):
+                raise exceptions.Throttled(throttle.wait())
+            cached = found[0]
         except Exception as exc:  # an auth error, raised again by every field that needs a user
             cached = exc
         request._graphql_auth = cached  # type: ignore[attr-defined]

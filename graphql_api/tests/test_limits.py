@@ -11,6 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from accounts.tests.factories import UserFactory
 from graphql_api import schema as schema_module
 from graphql_api.tests.conftest import access_for, codes, gql
 from ledger.tests.factories import deposit, funded_wallet
@@ -95,3 +96,17 @@ def test_history_page_costs_a_constant_number_of_queries(count: int) -> None:
     # then
     assert len(body.json()["data"]["getTransactionHistory"]) == count
     assert len(queries) <= 4, [q["sql"] for q in queries]
+
+
+def test_graphql_requests_count_against_the_per_user_rate_limit(settings) -> None:
+    # given REST's general limit of 2 requests a minute per user
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "2/min", "auth_ip": None, "auth_account": None},
+    }
+    user = UserFactory.create()
+    # when the user sends three queries
+    answers = [gql("query { me { username } }", user=user) for _ in range(3)]
+    # then the third is refused with REST's code and no data
+    assert [a["data"] is not None for a in answers] == [True, True, False]
+    assert codes(answers[2]) == ["throttled"]
