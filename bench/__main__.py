@@ -226,6 +226,17 @@ def main(argv: list[str]) -> int:
                         in_flight += clients
                         log(f"http {shape} x{clients}: {result.tps:.0f}/s p99 {result.p99_ms:.1f} ms, "
                             f"errors {result.errors or 0}")  # fmt: skip
+                        # The same transfers through the GraphQL mutation, same server and clients.
+                        scratch.vacuum()
+                        gql = http_level.run(
+                            base, main_pop, tokens, users_file, shape=shape, clients=clients,
+                            seconds=args.seconds, max_requests=args.max_requests, use_wrk=use_wrk, api="graphql",
+                        )  # fmt: skip
+                        results.append(gql)
+                        acknowledged += gql.ok
+                        in_flight += clients
+                        log(f"graphql {shape} x{clients}: {gql.tps:.0f}/s p99 {gql.p99_ms:.1f} ms, "
+                            f"errors {gql.errors or 0}")  # fmt: skip
                 burst = http_level.run_double_spend(
                     base, burst_http, burst_tokens, main_pop, clients=burst_clients, balance=BURST_BALANCE
                 )

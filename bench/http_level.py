@@ -34,6 +34,11 @@ from bench.scratch import CURRENCY, Population
 ROOT = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "wrk" / "transfer.lua"
 TRANSFER_PATH = "/api/v1/transactions/transfer/"
+GRAPHQL_PATH = "/graphql/"
+# The contract's transfer mutation; the Idempotency-Key header supplies its key, as for REST.
+GRAPHQL_TRANSFER = (
+    'mutation T($w: String!, $r: String!) { transfer(fromWalletId: $w, input: {amount: "1.00", recipient: $r}) { id } }'
+)
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 
 
@@ -98,8 +103,17 @@ def mint_tokens(user_ids: list[int]) -> list[str]:
     return tokens
 
 
+def wallet_public_ids(population: Population) -> list[str]:
+    """The UUIDs (what the APIs call a wallet's id) of the population's wallets, by index."""
+    from wallets.models import Wallet
+
+    public = dict(Wallet.objects.filter(pk__in=population.wallet_ids).values_list("pk", "public_id"))
+    return [str(public[pk]) for pk in population.wallet_ids]
+
+
 def write_users_file(path: Path, population: Population, tokens: list[str]) -> None:
-    path.write_text("".join(f"{name}\t{token}\n" for name, token in zip(population.usernames, tokens, strict=True)))
+    rows = zip(population.usernames, tokens, wallet_public_ids(population), strict=True)
+    path.write_text("".join(f"{name}\t{token}\t{wallet}\n" for name, token, wallet in rows))
 
 
 def wrk_binary() -> str | None:
@@ -115,16 +129,17 @@ def _result(
     stats: dict[str, float] | None,
     counts: Counter[str],
     tool: str,
+    level: str = "http",
 ) -> RunResult:
     errors: Counter[str] = Counter({k: v for k, v in counts.items() if k != "201"})
     if latencies_ms is not None:
         result = RunResult.from_latencies(
-            level="http", shape=shape, clients=clients, seconds=seconds, latencies_ms=latencies_ms, errors=errors
+            level=level, shape=shape, clients=clients, seconds=seconds, latencies_ms=latencies_ms, errors=errors
         )
     else:
         assert stats is not None
         result = RunResult(
-            level="http",
+            level=level,
             shape=shape,
             clients=clients,
             seconds=seconds,
@@ -141,7 +156,15 @@ def _result(
 
 
 def run_wrk(
-    base: str, users_file: Path, *, shape: str, clients: int, seconds: float, max_requests: int, tag: str
+    base: str,
+    users_file: Path,
+    *,
+    shape: str,
+    clients: int,
+    seconds: float,
+    max_requests: int,
+    tag: str,
+    api: str = "rest",
 ) -> RunResult:
     binary = wrk_binary()
     assert binary is not None
@@ -149,7 +172,7 @@ def run_wrk(
     per_thread = max(1, max_requests // wrk_threads)
     argv = [
         binary, "-t", str(wrk_threads), "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
-        "-s", str(LUA), base + TRANSFER_PATH, "--", str(users_file), shape, str(per_thread), tag,
+        "-s", str(LUA), base + TRANSFER_PATH, "--", str(users_file), shape, str(per_thread), tag, api,
     ]  # fmt: skip
     proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=seconds + 120)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRK_JSON ")), None)
@@ -163,11 +186,20 @@ def run_wrk(
     stats = {k: data[f"{k}_us"] / 1000 for k in ("p50", "p95", "p99", "mean")}
     return _result(
         shape=shape, clients=clients, seconds=data["duration_us"] / 1e6, latencies_ms=None, stats=stats,
-        counts=counts, tool="wrk",
+        counts=counts, tool="wrk", level=_level(api),
     )  # fmt: skip
 
 
-def _label(response: httpx.Response) -> str:
+def _level(api: str) -> str:
+    return "http" if api == "rest" else "graphql"
+
+
+def _label(response: httpx.Response, api: str = "rest") -> str:
+    if api == "graphql" and response.status_code == 200:
+        # GraphQL answers 200 either way: a success counts as REST's 201, an error by its code.
+        with suppress(ValueError, KeyError, IndexError, TypeError):
+            errors = response.json().get("errors")
+            return f"200 {errors[0]['extensions']['code']}" if errors else "201"
     label = str(response.status_code)
     if response.status_code >= 400:
         with suppress(ValueError, KeyError, IndexError, TypeError):
@@ -185,8 +217,11 @@ def run_asyncio(
     seconds: float,
     max_requests: int,
     tag: str,
+    api: str = "rest",
 ) -> RunResult:
     """The fallback load generator: ``clients`` keep-alive connections, one request in flight each."""
+
+    wallets = wallet_public_ids(population) if api == "graphql" else []
 
     async def main() -> tuple[list[float], Counter[str], float]:
         latencies: list[float] = []
@@ -208,15 +243,15 @@ def run_asyncio(
                         "Authorization": f"Bearer {tokens[pair.source]}",
                         "Idempotency-Key": f"{tag}-{no}-{sent}",
                     }
-                    body = {"recipient": population.usernames[pair.target], "currency": CURRENCY, "amount": "1.00"}
+                    path, body = _transfer_request(api, population, wallets, pair.source, pair.target)
                     start = time.perf_counter()
                     try:
-                        response = await client.post(TRANSFER_PATH, json=body, headers=headers)
+                        response = await client.post(path, json=body, headers=headers)
                     except httpx.HTTPError as exc:
                         counts[f"socket {type(exc).__name__}"] += 1
                         continue
                     latencies.append((time.perf_counter() - start) * 1000)
-                    counts[_label(response)] += 1
+                    counts[_label(response, api)] += 1
 
             started = time.perf_counter()
             await asyncio.gather(*(worker(i) for i in range(clients)))
@@ -225,8 +260,17 @@ def run_asyncio(
     latencies, counts, elapsed = asyncio.run(main())
     return _result(
         shape=shape, clients=clients, seconds=elapsed, latencies_ms=latencies, stats=None, counts=counts,
-        tool="asyncio-httpx",
+        tool="asyncio-httpx", level=_level(api),
     )  # fmt: skip
+
+
+def _transfer_request(
+    api: str, population: Population, wallets: list[str], source: int, target: int
+) -> tuple[str, dict[str, object]]:
+    recipient = population.usernames[target]
+    if api == "graphql":
+        return GRAPHQL_PATH, {"query": GRAPHQL_TRANSFER, "variables": {"w": wallets[source], "r": recipient}}
+    return TRANSFER_PATH, {"recipient": recipient, "currency": CURRENCY, "amount": "1.00"}
 
 
 def run(
@@ -240,14 +284,18 @@ def run(
     seconds: float,
     max_requests: int,
     use_wrk: bool,
+    api: str = "rest",
 ) -> RunResult:
-    tag = f"{shape}-{clients}-{uuid.uuid4().hex[:8]}"
+    """One run of REST's transfer (``api="rest"``) or the GraphQL transfer mutation (``"graphql"``)."""
+    tag = f"{api}-{shape}-{clients}-{uuid.uuid4().hex[:8]}"
     if use_wrk and wrk_binary():
         return run_wrk(
-            base, users_file, shape=shape, clients=clients, seconds=seconds, max_requests=max_requests, tag=tag
-        )
+            base, users_file, shape=shape, clients=clients, seconds=seconds, max_requests=max_requests, tag=tag,
+            api=api,
+        )  # fmt: skip
     return run_asyncio(
-        base, population, tokens, shape=shape, clients=clients, seconds=seconds, max_requests=max_requests, tag=tag
+        base, population, tokens, shape=shape, clients=clients, seconds=seconds, max_requests=max_requests, tag=tag,
+        api=api,
     )  # fmt: skip
 
 

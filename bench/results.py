@@ -19,7 +19,7 @@ def percentile(sorted_values: list[float], pct: float) -> float:
 
 @dataclass
 class RunResult:
-    level: str  # raw | service | http
+    level: str  # raw | service | http | graphql (the HTTP level through the GraphQL mutation)
     shape: str  # uniform | hot | opposite | double_spend
     clients: int
     seconds: float
@@ -30,6 +30,7 @@ class RunResult:
     p99_ms: float = 0.0
     mean_ms: float = 0.0
     ratio_to_raw: float | None = None
+    ratio_to_rest: float | None = None  # graphql: tx/s over the REST (http) run of the same shape and clients
     notes: str = ""
 
     @property
@@ -65,20 +66,26 @@ def attach_ratios(results: list[RunResult]) -> None:
         ceiling = raw.get((result.shape, result.clients))
         if result.level != "raw" and ceiling:
             result.ratio_to_raw = result.tps / ceiling
+    rest = {(r.shape, r.clients): r.tps for r in results if r.level == "http"}
+    for result in results:
+        over = rest.get((result.shape, result.clients))
+        if result.level == "graphql" and over:
+            result.ratio_to_rest = result.tps / over
 
 
 def render_table(results: list[RunResult]) -> str:
     header = (
         f"{'level':<8} {'shape':<13} {'clients':>7} {'tx/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'vs raw':>7}  errors"
+        f"{'vs raw':>7} {'vs REST':>7}  errors"
     )
     lines = [header, "-" * len(header)]
     for r in results:
         ratio = f"{r.ratio_to_raw:.0%}" if r.ratio_to_raw is not None else "-"
+        vs_rest = f"{r.ratio_to_rest:.0%}" if r.ratio_to_rest is not None else "-"
         errors = ", ".join(f"{k}:{v}" for k, v in sorted(r.errors.items())) or "0"
         lines.append(
             f"{r.level:<8} {r.shape:<13} {r.clients:>7} {r.tps:>9.1f} {r.p50_ms:>8.2f} {r.p95_ms:>8.2f} "
-            f"{r.p99_ms:>8.2f} {ratio:>7}  {errors}"
+            f"{r.p99_ms:>8.2f} {ratio:>7} {vs_rest:>7}  {errors}"
         )
     return "\n".join(lines)
 

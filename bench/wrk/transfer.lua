@@ -1,12 +1,13 @@
 -- wrk script: one P2P transfer per request, with the sender's JWT and a fresh Idempotency-Key.
--- wrk ... -s bench/wrk/transfer.lua URL -- <users.tsv> <shape> <requests per thread> <run tag>
--- users.tsv: "username<TAB>access token" per line; wallet i belongs to line i.
+-- wrk ... -s bench/wrk/transfer.lua URL -- <users.tsv> <shape> <requests per thread> <run tag> [rest|graphql]
+-- users.tsv: "username<TAB>access token<TAB>wallet UUID" per line; wallet i belongs to line i.
+-- graphql: the same transfer through the GraphQL transfer mutation (200 + data is counted as "201").
 -- Shapes match bench/drivers.py: uniform, hot (80% between the first ten), opposite (50 pairs).
 -- Prints one line "WRK_JSON {...}" with latency percentiles and response counts by status/code.
 
 local threads = {}
-local users, tokens = {}, {}
-local shape, budget, tag = "uniform", 0, "run"
+local users, tokens, wallets = {}, {}, {}
+local shape, budget, tag, api = "uniform", 0, "run", "rest"
 local counter, responses = 0, 0
 counts = {}
 
@@ -17,15 +18,17 @@ end
 
 function init(args)
     for line in io.lines(args[1]) do
-        local name, token = line:match("^(%S+)\t(%S+)$")
+        local name, token, wallet = line:match("^(%S+)\t(%S+)\t(%S+)$")
         if name then
             users[#users + 1] = name
             tokens[#tokens + 1] = token
+            wallets[#wallets + 1] = wallet
         end
     end
     shape = args[2] or "uniform"
     budget = tonumber(args[3]) or 0
     tag = (args[4] or "run") .. "-" .. thread_no .. "-"
+    api = args[5] or "rest"
     math.randomseed(os.time() + 7919 * thread_no)
 end
 
@@ -45,19 +48,28 @@ end
 function request()
     counter = counter + 1
     local s, d = pick()
-    local body = '{"recipient":"' .. users[d] .. '","currency":"USD","amount":"1.00"}'
+    local path, body = "/api/v1/transactions/transfer/", '{"recipient":"' .. users[d] .. '","currency":"USD","amount":"1.00"}'
+    if api == "graphql" then
+        path = "/graphql/"
+        body = '{"query":"mutation T($w: String!, $r: String!) { transfer(fromWalletId: $w, '
+            .. 'input: {amount: \\"1.00\\", recipient: $r}) { id } }","variables":{"w":"' .. wallets[s]
+            .. '","r":"' .. users[d] .. '"}}'
+    end
     local headers = {
         ["Authorization"] = "Bearer " .. tokens[s],
         ["Content-Type"] = "application/json",
         ["Idempotency-Key"] = tag .. counter,
         ["X-Forwarded-Proto"] = "https",
     }
-    return wrk.format("POST", "/api/v1/transactions/transfer/", headers, body)
+    return wrk.format("POST", path, headers, body)
 end
 
 function response(status, headers, body)
     local label = tostring(status)
-    if status >= 400 then
+    if api == "graphql" and status == 200 then
+        local code = body and body:match('"errors".-"code":%s*"([%w_]+)"')
+        label = code and ("200 " .. code) or (body and body:find('"errors"') and "200 error" or "201")
+    elseif status >= 400 then
         local code = body and body:match('"code":%s*"([%w_]+)"')
         if code then label = label .. " " .. code end
     end
