@@ -69,7 +69,7 @@ bench-compare: $(VENV)/.dev-installed ## HTTP x32 of this checkout against commi
 	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<commit>"; exit 2; }
 	$(PY) -m bench.compare $(BASE) $(BENCH_ARGS)
 
-schemathesis: $(VENV)/.dev-installed ## fuzz a live server against /api/schema/: fails on any 5xx or schema drift (a few minutes)
+schemathesis: $(VENV)/.dev-installed ## fuzz a live server against /api/schema/ and /graphql/: fails on any 5xx or schema drift (a few minutes)
 	$(PY) .ci/schemathesis.py
 
 db-stop: ## stop the embedded PostgreSQL server

@@ -1,4 +1,4 @@
-"""Run schemathesis against the served OpenAPI schema; exit non-zero on any 5xx or schema drift.
+"""Run schemathesis against the OpenAPI schema and /graphql/; exit non-zero on any 5xx or drift.
 
 A production-like server (gunicorn, DEBUG off, throttles off, sandbox payments) on a spare
 port, over a database of its own, seeded through ``manage.py seed_demo`` (real services):
@@ -6,7 +6,8 @@ port, over a database of its own, seeded through ``manage.py seed_demo`` (real s
 and made staff through the API) staff. Each identity (anonymous, alice, staff, ops) gets a
 bounded run of every operation with the checks below. Logging out would revoke the very token
 the rest of the run uses, so the signed-in runs skip the two logout operations (the anonymous
-run covers them).
+run covers them). Before those, ``/graphql/`` (introspection on for this server) is fuzzed as
+alice, failing on any 5xx.
 
 Environment: DATABASE_URL (server to create the database on; default local PostgreSQL),
 SCHEMATHESIS_DATABASE_NAME, SCHEMATHESIS_MAX_EXAMPLES (default 20), SCHEMATHESIS_SEED
@@ -31,12 +32,15 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
 DEMO_PASSWORD = "vaultcore-demo-password"  # noqa: S105 - seed_demo's public demo password
+# GraphQL answers 200 with ``errors`` for bad input, so the status and schema checks do not apply.
+GRAPHQL_CHECKS = "not_a_server_error"
 SIGNED_IN_EXCLUDES = ["/api/v1/auth/logout/", "/api/v1/auth/logout-all/"]
 
 
@@ -82,6 +86,8 @@ def server_env(database_url: str) -> dict[str, str]:
             "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
             "ENCRYPTION_KEYS": "st1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
             "LOG_LEVEL": "WARNING",
+            # schemathesis reads the GraphQL schema through introspection.
+            "GRAPHQL_INTROSPECTION": "True",
         }
     )
     return env
@@ -212,6 +218,76 @@ def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) 
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
+def get_json(base: str, path: str, token: str) -> Any:
+    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def graphql_config(base: str, token: str, report_dir: Path) -> Path:
+    """A config whose dictionary feeds the caller's wallet ids and known usernames into string
+    arguments, so mutations reach the services instead of stopping at ``wallet_not_found``."""
+    listed = get_json(base, "/api/v1/wallets/", token)
+    wallets = listed["results"] if isinstance(listed, dict) else listed
+    ids = [str(wallet["id"]) for wallet in wallets]
+    bindings = {
+        "wallets": ("*.*.walletId", "*.*.fromWalletId", "*.*.input.receiverWalletId"),
+        "users": ("*.*.input.recipient",),
+        "currencies": ("*.*.input.currency",),
+    }
+    lines = [
+        f"[dictionaries.wallets]\nvalues = {json.dumps(ids)}",
+        '[dictionaries.users]\nvalues = ["bob", "carol", "bob@example.com"]',
+        '[dictionaries.currencies]\nvalues = ["USD", "EUR", "GBP", "JPY"]',
+    ]
+    lines += [
+        f'[parameters."{key}"]\ndictionary = "{name}"\nprobability = 0.8'
+        for name, keys in bindings.items()
+        for key in keys
+    ]
+    path = report_dir / "graphql-schemathesis.toml"
+    path.write_text("\n\n".join(lines) + "\n")
+    return path
+
+
+def schemathesis_graphql(base: str, token: str, report_dir: Path) -> int:
+    """Fuzz ``/graphql/`` (schema from introspection) as ``token``'s user: any 5xx fails."""
+    examples = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20")
+    seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
+    command = [
+        str(Path(PY).with_name("schemathesis")),
+        "--no-color",
+        "--config-file",
+        str(graphql_config(base, token, report_dir)),
+        "run",
+        f"{base}/graphql/",
+        "--checks",
+        GRAPHQL_CHECKS,
+        "--max-examples",
+        examples,
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(report_dir / "graphql-alice.xml"),
+        "--suppress-health-check",
+        "all",
+        "--header",
+        f"Authorization: Bearer {token}",
+    ]
+    if seed != "random":
+        command += ["--seed", seed]
+    log(f"schemathesis GraphQL as alice: {examples} examples per operation")
+    # The hooks module gives strategies for the schema's Decimal, DateTime and JSON scalars.
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / ".ci" / "schemathesis_hooks.py")}
+    return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode
+
+
 def main() -> int:
     admin_url, database_url, name = database_urls()
     report_dir = Path(os.environ.get("SCHEMATHESIS_REPORT_DIR", ROOT / ".ci" / "schemathesis-report"))
@@ -228,6 +304,9 @@ def main() -> int:
     log(f"gunicorn at {base} (log: {report_dir / 'server.log'})")
     failed: list[str] = []
     try:
+        # GraphQL first: the REST runs below may revoke alice's tokens (the staff and admin ones can).
+        if schemathesis_graphql(base, access_token(base, "alice"), report_dir) != 0:
+            failed.append("alice (GraphQL)")
         ops = access_token(base, "ops")
         identities: list[tuple[str, str | None]] = [
             ("anonymous", None),

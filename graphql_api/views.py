@@ -49,13 +49,16 @@ def graphql_errors(error: GraphQLError) -> list[dict[str, Any]]:
     original = error.original_error if error.original_error is not None else error
     if not isinstance(original, DomainError | APIException):
         logger.error("GraphQL field %s failed: %s", ".".join(map(str, error.path)), type(original).__name__)
-    _, body = error_payload(original)
+    status, body = error_payload(original)
+    # The REST status's class, in the graphql-java/Apollo vocabulary generic clients (and
+    # schemathesis) read: a refused request versus a failure of the server.
+    classification = "BAD_REQUEST" if status < 500 else "INTERNAL_SERVER_ERROR"
     return [
         {
             "message": item["detail"],
             "locations": locations,
             "path": error.path,
-            "extensions": {"code": item["code"], "attr": _camel(item["attr"])},
+            "extensions": {"code": item["code"], "attr": _camel(item["attr"]), "classification": classification},
         }
         for item in body["errors"]
     ]

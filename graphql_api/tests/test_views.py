@@ -109,6 +109,7 @@ def test_another_users_wallet_is_wallet_not_found() -> None:
     # then
     assert body["data"] is None and codes(body) == ["wallet_not_found"]
     assert codes(read) == ["wallet_not_found"]
+    assert body["errors"][0]["extensions"]["classification"] == "BAD_REQUEST"
     victim.refresh_from_db()
     assert victim.balance == Decimal("50.00")
 

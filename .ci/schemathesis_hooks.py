@@ -1,0 +1,17 @@
+"""schemathesis hooks (``SCHEMATHESIS_HOOKS``): strategies for the GraphQL schema's own scalars."""
+
+from __future__ import annotations
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+
+# Mostly small valid amounts (so mutations reach the services), some over-precise or junk.
+_AMOUNTS = st.one_of(
+    st.decimals(min_value="0.01", max_value="50", places=2).map(str),
+    st.decimals(min_value=-1000, max_value=10**9, allow_nan=False, places=3).map(str),
+    st.text(max_size=12),
+)
+schemathesis.graphql.scalar("Decimal", _AMOUNTS.map(nodes.String))
+schemathesis.graphql.scalar("DateTime", st.datetimes().map(lambda value: nodes.String(value.isoformat())))
+schemathesis.graphql.scalar("JSON", st.text(max_size=20).map(nodes.String))
