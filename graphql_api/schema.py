@@ -22,7 +22,15 @@ from graphql import (
 from rest_framework import exceptions
 from rest_framework import serializers as drf_serializers
 from rest_framework.request import Request
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -441,13 +449,24 @@ class VaultSchema(strawberry.Schema):
         """Errors are logged by ``graphql_api.views`` without stack traces; nothing here."""
 
 
+# The depth and alias limits as validation rules, built once: per-request limiter instances would
+# build new rule classes every time, and validation could never be cached.
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
 schema = VaultSchema(
     query=Query,
     mutation=Mutation,
     extensions=[
         IntrospectionSetting,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(_LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        # Clients send the same few documents: each is parsed and validated once per process
+        # (strawberry keeps both caches at module level; the rules above are the same classes
+        # on every request, so a validated document is found again).
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
     ],
 )

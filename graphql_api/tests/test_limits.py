@@ -3,13 +3,16 @@ a history page costs a constant number of queries."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
 import pytest
+import strawberry
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from strawberry.extensions import SchemaExtension
 
 from accounts.tests.factories import UserFactory
 from graphql_api import schema as schema_module
@@ -110,3 +113,27 @@ def test_graphql_requests_count_against_the_per_user_rate_limit(settings) -> Non
     # then the third is refused with REST's code and no data
     assert [a["data"] is not None for a in answers] == [True, True, False]
     assert codes(answers[2]) == ["throttled"]
+
+
+def test_the_limit_rules_are_the_same_on_every_request_so_validation_is_cached() -> None:
+    # given a spy that records the validation rules of each request, after the limiters added theirs
+    seen: list[tuple[Any, ...]] = []
+
+    class Spy(SchemaExtension):
+        def on_validate(self) -> Iterator[None]:
+            seen.append(tuple(self.execution_context.validation_rules))
+            yield
+
+    spied = strawberry.Schema(
+        query=schema_module.schema.query, mutation=schema_module.schema.mutation, extensions=[*_extensions(), Spy]
+    )
+    # when the same document runs twice
+    for _ in range(2):
+        spied.execute_sync("query { __typename }")
+    # then the rules (the validation cache's key) are identical, the limiters' included
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert set(schema_module._LIMIT_RULES) <= set(seen[0])
+
+
+def _extensions() -> list[Any]:
+    return list(schema_module.schema.extensions)
