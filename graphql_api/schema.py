@@ -45,10 +45,10 @@ from ledger.idempotency_http import idempotency_key_check, idempotency_key_from_
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionType
 from ledger.serializers import TransactionOutputSerializer, transfer_input_validate
 from ledger.services import transfers
-from payments.deposits import deposit_create
+from payments.deposits import deposit_create, deposit_fingerprint
 from payments.providers import get_provider
 from payments.serializers import DepositInputSerializer, WithdrawInputSerializer
-from payments.withdrawals import withdrawal_create
+from payments.withdrawals import withdrawal_create, withdrawal_fingerprint
 from wallets.models import Wallet as WalletModel
 from wallets.models import WalletStatus
 from wallets.selectors import wallet_find, wallet_get_by_id, wallet_list
@@ -348,7 +348,7 @@ class Mutation:
             return Outcome(transactions=[txn], result={"payment": payment})
 
         # The same operation and params as REST's DepositApi: a key replays across both APIs.
-        params = {"currency": data["currency"], "amount": str(data["amount"])}
+        params = deposit_fingerprint(data)
         outcome = _run_idempotent(info, user, _idempotency_key(info, input.idempotency_key), "deposit", params, run)
         secret = outcome.result.get("payment", {}).get("client_secret")
         txn = outcome.transactions[0]
@@ -379,11 +379,7 @@ class Mutation:
             )
             return Outcome(transactions=[txn])
 
-        params = {
-            "currency": data["currency"],
-            "amount": str(data["amount"]),
-            "bank_account_id": data.get("bank_account_id"),
-        }
+        params = withdrawal_fingerprint(data)
         outcome = _run_idempotent(info, user, _idempotency_key(info, input.idempotency_key), "withdraw", params, run)
         return _transactions([outcome.transactions[0]], user)[0]
 
@@ -423,13 +419,7 @@ class Mutation:
             )
             return Outcome(transactions=[txn])
 
-        # REST's TransferApi fingerprint (ledger.apis.transfer_params): the same key replays across APIs.
-        params = {
-            "recipient": data["recipient"],
-            "currency": data["currency"],
-            "amount": str(data["amount"]),
-            "description": data.get("description", ""),
-        }
+        params = transfers.transfer_fingerprint(data)
         outcome = _run_idempotent(info, user, _idempotency_key(info, input.idempotency_key), "transfer", params, run)
         return _transactions([outcome.transactions[0]], user)[0]
 

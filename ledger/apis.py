@@ -80,20 +80,10 @@ class TransferApi(APIView):
         return idempotent_post(
             request,
             operation="transfer",
-            params=transfer_params(data),
+            params=transfers.transfer_fingerprint(data),
             run=run,
             render=lambda outcome: _render(request, outcome.transactions[0]),
         )
-
-
-def transfer_params(data: dict[str, Any]) -> dict[str, Any]:
-    """The transfer's validated input, as its idempotency key fingerprints it."""
-    return {
-        "recipient": data["recipient"],
-        "currency": data["currency"],
-        "amount": str(data["amount"]),
-        "description": data.get("description", ""),
-    }
 
 
 # The wallet with its balance as of an instant reads the ledger, so it is served here (mounted

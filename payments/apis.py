@@ -19,7 +19,7 @@ from ledger.idempotency_http import IDEMPOTENCY_PARAMETER, idempotent_post
 from ledger.models import IdempotencyKey
 from ledger.serializers import TransactionOutputSerializer
 from payments import validators
-from payments.deposits import deposit_create
+from payments.deposits import deposit_create, deposit_fingerprint
 from payments.exceptions import WebhookPayloadTooLarge
 from payments.models import BankAccount
 from payments.providers import get_provider
@@ -30,7 +30,7 @@ from payments.serializers import (
     WithdrawInputSerializer,
 )
 from payments.services import bank_account_create, bank_account_delete, stripe_event_receive
-from payments.withdrawals import withdrawal_create
+from payments.withdrawals import withdrawal_create, withdrawal_fingerprint
 from vaultcore.openapi import error_responses
 from wallets.serializers import CurrencyField
 
@@ -213,7 +213,7 @@ class DepositApi(APIView):
             body = DepositOutputSerializer(outcome.transactions[0], context=context).data
             return Response(body, status=status.HTTP_201_CREATED)
 
-        params = {"currency": data["currency"], "amount": str(data["amount"])}
+        params = deposit_fingerprint(data)
         return idempotent_post(request, operation="deposit", params=params, run=run, render=render)
 
 
@@ -250,9 +250,5 @@ class WithdrawApi(APIView):
             body = TransactionOutputSerializer(outcome.transactions[0], context={"user": user}).data
             return Response(body, status=status.HTTP_201_CREATED)
 
-        params = {
-            "currency": data["currency"],
-            "amount": str(data["amount"]),
-            "bank_account_id": data.get("bank_account_id"),
-        }
+        params = withdrawal_fingerprint(data)
         return idempotent_post(request, operation="withdraw", params=params, run=run, render=render)

@@ -4,7 +4,9 @@ requested from the provider OUTSIDE any lock, then settled, failed or left pendi
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from accounts.models import User
 from ledger.exceptions import InvalidAmount
@@ -17,6 +19,11 @@ from payments.providers import PaymentProvider, PaymentResult, ProviderError, Pr
 from wallets.services import currency_validate
 
 logger = logging.getLogger("payments")
+
+
+def deposit_fingerprint(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A deposit's validated input as its idempotency key fingerprints it, whichever API sent it."""
+    return {"currency": data["currency"], "amount": str(data["amount"])}
 
 
 def provider_accepts(provider: PaymentProvider, *, amount: Decimal, currency: str, purpose: str) -> None:

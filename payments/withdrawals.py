@@ -5,7 +5,9 @@ after it committed, through the outbox (``payments.tasks.withdrawal_payout_reque
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -22,6 +24,15 @@ from payments.providers import get_provider
 from payments.selectors import bank_account_get
 from wallets.models import SystemAccount, Wallet
 from wallets.services import currency_validate, system_wallet_get
+
+
+def withdrawal_fingerprint(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A withdrawal's validated input as its idempotency key fingerprints it, whichever API sent it."""
+    return {
+        "currency": data["currency"],
+        "amount": str(data["amount"]),
+        "bank_account_id": data.get("bank_account_id"),
+    }
 
 
 def _require_own_bank_account(*, user: User, bank_account_id: str, currency: str) -> None:

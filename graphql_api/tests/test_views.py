@@ -205,3 +205,27 @@ def test_revoked_token_refused_on_the_next_request() -> None:
     # then
     assert logout.status_code in (200, 204, 205)
     assert codes(body) == ["token_revoked"]
+
+
+@pytest.mark.parametrize(("path", "mutation"), [("deposit", DEPOSIT), ("withdraw", None)])
+def test_a_rest_deposit_or_withdrawal_key_replays_through_graphql(path: str, mutation: str | None) -> None:
+    # given a REST call with an Idempotency-Key
+    wallet = funded_wallet(amount="50.00")
+    assert wallet.user is not None
+    rest = Client(HTTP_AUTHORIZATION=f"Bearer {access_for(wallet.user)}").post(
+        f"/api/v1/transactions/{path}/",
+        {"currency": "USD", "amount": "5.00"},
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY=f"cross-{path}",
+    )
+    assert rest.status_code == 201, rest.content
+    before = LedgerTransaction.objects.count()
+    # when the same operation and input arrive through GraphQL with the same key
+    query = mutation or (
+        "mutation($w: String!, $a: Decimal!, $k: String) { withdraw(walletId: $w, "
+        "input: {amount: $a, idempotencyKey: $k}) { id } }"
+    )
+    answer = gql(query, {"w": str(wallet.public_id), "a": "5.00", "k": f"cross-{path}"}, user=wallet.user)
+    # then the first result comes back and nothing new is written
+    assert answer["data"][path]["id"] == rest.json()["id"]
+    assert LedgerTransaction.objects.count() == before

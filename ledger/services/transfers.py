@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models.functions import Lower
@@ -38,6 +40,17 @@ def _recipient_resolve(identifier: UserIdentifier) -> User:
     if user is None:
         raise RecipientNotFound()
     return user
+
+
+def transfer_fingerprint(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A transfer's validated input as its idempotency key fingerprints it, whichever API sent it
+    (REST and GraphQL call this, so one key replays across both)."""
+    return {
+        "recipient": data["recipient"],
+        "currency": data["currency"],
+        "amount": str(data["amount"]),
+        "description": data.get("description", ""),
+    }
 
 
 def transfer_create(

@@ -14,11 +14,11 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from ledger.apis import _cell, transfer_params
+from ledger.apis import _cell
 from ledger.idempotency import idempotency_key_claim, operation_fingerprint
 from ledger.models import IdempotencyKey, LedgerEntry, LedgerTransaction, TransactionStatus
 from ledger.serializers import transfer_input_validate
-from ledger.services.transfers import transfer_create
+from ledger.services.transfers import transfer_create, transfer_fingerprint
 from ledger.tests.factories import deposit, funded_wallet
 from ledger.verification import ledger_verify
 from payments.tests.factories import BankAccountFactory
@@ -361,7 +361,7 @@ def test_in_flight_key_is_409(alice: User, bob: User) -> None:
         key="k-3",
         operation="transfer",
         fingerprint=operation_fingerprint(
-            operation="transfer", params=transfer_params(transfer_input_validate(payload))
+            operation="transfer", params=transfer_fingerprint(transfer_input_validate(payload))
         ),
     )
     # when
