@@ -25,7 +25,7 @@ _STATS_RE = re.compile(r"!\s+([\d.]+) s user, ([\d.]+) s system")
 # Project code and the layers under it, for the cumulative listing.
 PROFILED = (
     r"/(ledger|accounts|vaultcore|wallets)/|rest_framework/(views|serializers|renderers|request)"
-    r"|django/core/handlers|simplejwt|django/db/(models|backends|transaction)"
+    r"|django/core/handlers|simplejwt|django/db/(models|backends|transaction)|/graphql_api/|strawberry/|graphql/"
 )
 
 
@@ -80,6 +80,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_transfer")
     parser.add_argument("-n", type=int, default=300, help="calls per measurement")
     parser.add_argument("--profile", action="store_true", help="print a cProfile listing of the HTTP path")
+    parser.add_argument(
+        "--api", choices=("rest", "graphql"), default="rest", help="the profiled path: REST's transfer or GraphQL's"
+    )
     args = parser.parse_args(argv)
 
     from bench.environment import configure
@@ -94,7 +97,7 @@ def main(argv: list[str]) -> int:
 
     from accounts.models import User
     from bench import scratch
-    from bench.http_level import PROXY_HEADERS, mint_tokens
+    from bench.http_level import GRAPHQL_PATH, GRAPHQL_TRANSFER, PROXY_HEADERS, mint_tokens, wallet_public_ids
     from ledger.services.transfers import transfer_create
 
     scratch.recreate_and_migrate()
@@ -103,9 +106,10 @@ def main(argv: list[str]) -> int:
     users = User.objects.in_bulk(population.user_ids)
     senders = [users[pk] for pk in population.user_ids]
     tokens = mint_tokens(population.user_ids)
+    wallets = wallet_public_ids(population)
     client = Client(headers={**PROXY_HEADERS, "Host": "127.0.0.1"})
 
-    def http(i: int) -> None:
+    def rest(i: int) -> None:
         response = client.post(
             "/api/v1/transactions/transfer/",
             {"recipient": population.usernames[(i + 1) % 200], "currency": "USD", "amount": "1.00"},
@@ -115,6 +119,18 @@ def main(argv: list[str]) -> int:
         if response.status_code != 201:
             raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
 
+    def graphql(i: int) -> None:
+        response = client.post(
+            GRAPHQL_PATH,
+            {"query": GRAPHQL_TRANSFER, "variables": {"w": wallets[i % 200], "r": population.usernames[(i + 1) % 200]}},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {tokens[i % 200]}", "Idempotency-Key": uuid.uuid4().hex},
+        )
+        if response.status_code != 200 or b'"errors"' in response.content:
+            raise RuntimeError(f"{response.status_code}: {response.content[:300]!r}")
+
+    http = rest if args.api == "rest" else graphql
+
     def service(i: int) -> None:
         transfer_create(
             sender=senders[i % 200],
@@ -123,7 +139,7 @@ def main(argv: list[str]) -> int:
             amount=Decimal("1.00"),
         )
 
-    for func in (http, service):  # warm-up: imports, URL resolver, connection
+    for func in (rest, graphql, service):  # warm-up: imports, URL resolver, connection
         for i in range(20):
             func(i)
     # Ledger tables of some size, with statistics, as on a server that has run for a while: the
@@ -132,13 +148,14 @@ def main(argv: list[str]) -> int:
     for i in range(2000):
         service(i)
     scratch.vacuum()
-    for label, func in (("http", http), ("service", service)):
+    for label, func in (("rest", rest), ("graphql", graphql), ("service", service)):
         with CaptureQueriesContext(connection) as queries:
             func(0)
         print(f"{label}: {len(queries.captured_queries)} SQL statements per transfer")
         for query in queries.captured_queries:
             print("   ", " ".join(query["sql"].split())[:140])
-    _timed("http", args.n, http)
+    _timed("rest", args.n, rest)
+    _timed("graphql", args.n, graphql)
     _timed("service", args.n, service)
     server_statistics(connection, http, args.n)
     if args.profile:

@@ -8,16 +8,15 @@ acquires row locks in the same order, two transfers in opposite directions canno
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Q, QuerySet
 
 from accounts.validators import UserIdentifier
 from vaultcore.db import hot_path_cursor
 from wallets.models import Wallet
+from wallets.rows import wallet_columns, wallet_from_row
 
 
 def wallet_lock_queryset(*, condition: Q) -> QuerySet[Wallet]:
@@ -28,12 +27,6 @@ def wallet_lock_queryset(*, condition: Q) -> QuerySet[Wallet]:
 def wallets_lock(*, ids: Iterable[int]) -> dict[int, Wallet]:
     """Lock the wallets with these ids in ascending pk order (one query); map pk -> locked row."""
     return {wallet.pk: wallet for wallet in wallet_lock_queryset(condition=Q(pk__in=sorted(set(ids))))}
-
-
-@functools.cache
-def _wallet_columns() -> tuple[list[str], list[str]]:
-    fields = Wallet._meta.concrete_fields
-    return [f"w.{connection.ops.quote_name(str(f.column))}" for f in fields], [f.attname for f in fields]
 
 
 _TRANSFER_LOCK_SQL = """
@@ -66,13 +59,10 @@ def transfer_wallets_lock(*, sender_id: int, recipient: UserIdentifier, currency
     The hot path of a transfer: one round trip instead of a recipient lookup plus a lock query.
     Returns 0, 1 or 2 rows; the caller works out which one is missing (and why) on its error path.
     """
-    columns, attnames = _wallet_columns()
-    sql = _TRANSFER_LOCK_SQL.format(columns=", ".join(columns), field=_RECIPIENT_COLUMNS[recipient.field])
+    columns, attnames = wallet_columns()
+    sql = _TRANSFER_LOCK_SQL.format(columns=columns, field=_RECIPIENT_COLUMNS[recipient.field])
     with hot_path_cursor() as cursor:
         cursor.execute(sql, {"currency": currency, "sender": sender_id, "folded": recipient.value})
         rows = cursor.fetchall()
     n = len(attnames)
-    return [
-        LockedUserWallet(wallet=Wallet.from_db(connection.alias, attnames, row[:n]), username=row[n], email=row[n + 1])
-        for row in rows
-    ]
+    return [LockedUserWallet(wallet=wallet_from_row(row), username=row[n], email=row[n + 1]) for row in rows]

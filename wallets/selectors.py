@@ -7,8 +7,10 @@ import uuid
 from django.db.models import QuerySet
 
 from accounts.models import User
+from vaultcore.db import hot_path_cursor
 from wallets.exceptions import WalletNotFound
 from wallets.models import Wallet, WalletKind
+from wallets.rows import wallet_columns, wallet_from_row
 
 
 def wallet_list(*, user: User) -> QuerySet[Wallet]:
@@ -24,14 +26,24 @@ def wallet_get(*, user: User, currency: str) -> Wallet:
     return wallet
 
 
+_BY_PUBLIC_ID_SQL = "SELECT {columns} FROM wallets_wallet w WHERE w.public_id = %s AND w.user_id = %s AND w.kind = %s"
+
+
 def wallet_get_by_id(*, user: User, public_id: object) -> Wallet:
     """The user's wallet with this public id, or 404 ``wallet_not_found`` (also for another
-    user's wallet or a malformed id: never reveals that someone else's wallet exists)."""
+    user's wallet or a malformed id: never reveals that someone else's wallet exists).
+
+    Every GraphQL money operation starts here, so it is one prepared statement by the unique
+    index on ``public_id`` rather than a queryset compiled on every call."""
     parsed = _uuid_or_none(public_id)
-    wallet = None if parsed is None else wallet_list(user=user).filter(public_id=parsed).first()
-    if wallet is None:
+    if parsed is None:
         raise WalletNotFound()
-    return wallet
+    with hot_path_cursor() as cursor:
+        cursor.execute(_BY_PUBLIC_ID_SQL.format(columns=wallet_columns()[0]), [parsed, user.pk, WalletKind.USER.value])
+        row = cursor.fetchone()
+    if row is None:
+        raise WalletNotFound()
+    return wallet_from_row(row)
 
 
 def wallet_find(*, public_id: object) -> Wallet | None:
