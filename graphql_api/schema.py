@@ -32,6 +32,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from accounts.authentication import JWTCookieAuthentication
@@ -76,8 +77,10 @@ def _parse_money_literal(node: ValueNode, variables: dict[str, Any] | None = Non
     raise ValueError("Decimal must be a string.")
 
 
-Money = strawberry.scalar(
-    NewType("Money", object),
+# What a ``Decimal`` field holds: a string (output), or the raw literal/variable (input, checked by
+# the serializers). The GraphQL scalar itself is defined in the schema's ``scalar_map`` below.
+Money = NewType("Money", object)
+MONEY_SCALAR = strawberry.scalar(
     name="Decimal",
     description='An amount as a string with the currency\'s minor-unit digits ("10.50", JPY "1000").',
     serialize=str,
@@ -135,8 +138,8 @@ class Wallet:
     id: strawberry.ID
     user_id: strawberry.ID
     currency: str
-    balance: Money  # type: ignore[valid-type]
-    available_balance: Money  # type: ignore[valid-type]
+    balance: Money
+    available_balance: Money
     is_active: bool
     status: str
     created_at: datetime
@@ -159,12 +162,12 @@ class Wallet:
 @strawberry.type
 class Transaction:
     id: strawberry.ID
-    amount: Money  # type: ignore[valid-type]
+    amount: Money
     currency: str
     transaction_type: str
     status: str
     direction: str
-    balance_after: Money | None  # type: ignore[valid-type]
+    balance_after: Money | None
     counterparty: str | None
     description: str
     reference: str
@@ -251,20 +254,20 @@ class CreateWalletInput:
 
 @strawberry.input
 class DepositInput:
-    amount: Money  # type: ignore[valid-type]
+    amount: Money
     idempotency_key: str | None = None
 
 
 @strawberry.input
 class WithdrawInput:
-    amount: Money  # type: ignore[valid-type]
+    amount: Money
     bank_account_id: str | None = None
     idempotency_key: str | None = None
 
 
 @strawberry.input
 class TransferInput:
-    amount: Money  # type: ignore[valid-type]
+    amount: Money
     receiver_wallet_id: str | None = None
     recipient: str | None = None
     description: str | None = None
@@ -449,6 +452,7 @@ _LIMIT_RULES = [
 schema = VaultSchema(
     query=Query,
     mutation=Mutation,
+    config=StrawberryConfig(scalar_map={Money: MONEY_SCALAR}),
     extensions=[
         IntrospectionSetting,
         lambda: AddValidationRules(_LIMIT_RULES),

@@ -125,7 +125,10 @@ def test_the_limit_rules_are_the_same_on_every_request_so_validation_is_cached()
             yield
 
     spied = strawberry.Schema(
-        query=schema_module.schema.query, mutation=schema_module.schema.mutation, extensions=[*_extensions(), Spy]
+        query=schema_module.schema.query,
+        mutation=schema_module.schema.mutation,
+        extensions=[*_extensions(), Spy],
+        config=schema_module.schema.config,
     )
     # when the same document runs twice
     for _ in range(2):
