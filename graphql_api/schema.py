@@ -40,7 +40,7 @@ from accounts.models import User
 from accounts.serializers import UserSerializer
 from accounts.throttles import UserRateThrottle
 from ledger import selectors
-from ledger.exceptions import CurrencyMismatch, RecipientNotFound, TransactionNotFound
+from ledger.exceptions import TransactionNotFound
 from ledger.idempotency import Outcome, idempotent
 from ledger.idempotency_http import idempotency_key_check, idempotency_key_from_request
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionType
@@ -52,7 +52,7 @@ from payments.serializers import DepositInputSerializer, WithdrawInputSerializer
 from payments.withdrawals import withdrawal_create, withdrawal_fingerprint
 from wallets.models import Wallet as WalletModel
 from wallets.models import WalletStatus
-from wallets.selectors import wallet_find, wallet_get_by_id, wallet_list
+from wallets.selectors import wallet_get_by_id, wallet_list
 from wallets.serializers import WalletOutputSerializer
 from wallets.services import wallet_create
 
@@ -396,12 +396,9 @@ class Mutation:
             )
         recipient = input.recipient
         if input.receiver_wallet_id is not None:
-            receiver = wallet_find(public_id=input.receiver_wallet_id)
-            if receiver is None or receiver.user is None:
-                raise RecipientNotFound(attr="receiverWalletId")
-            if receiver.currency != wallet.currency:
-                raise CurrencyMismatch(attr="receiverWalletId")
-            recipient = receiver.user.username
+            recipient = transfers.transfer_recipient_of_wallet(
+                wallet_public_id=input.receiver_wallet_id, currency=wallet.currency
+            )
         data = transfer_input_validate(
             {
                 "recipient": recipient,

@@ -229,3 +229,20 @@ def test_a_rest_deposit_or_withdrawal_key_replays_through_graphql(path: str, mut
     # then the first result comes back and nothing new is written
     assert answer["data"][path]["id"] == rest.json()["id"]
     assert LedgerTransaction.objects.count() == before
+
+
+def test_a_receiving_wallet_of_another_currency_or_unknown_is_refused_on_receiver_wallet_id() -> None:
+    # given alice (USD) and bob, who holds USD and EUR
+    alice = funded_wallet(amount="50.00")
+    bob_usd = funded_wallet(amount="0")
+    assert alice.user is not None and bob_usd.user is not None
+    bob_eur = funded_wallet(user=bob_usd.user, currency="EUR", amount="0")
+    # when alice names bob's EUR wallet, or a wallet that does not exist
+    mismatch = gql(TRANSFER, {"w": str(alice.public_id), "a": "5.00", "rw": str(bob_eur.public_id)}, user=alice.user)
+    unknown = gql(TRANSFER, {"w": str(alice.public_id), "a": "5.00", "rw": "no-such-wallet"}, user=alice.user)
+    # then each is refused on receiverWalletId and no money moved (not even into bob's USD wallet)
+    assert codes(mismatch) == ["currency_mismatch"] and codes(unknown) == ["recipient_not_found"]
+    assert {e["extensions"]["attr"] for e in mismatch["errors"] + unknown["errors"]} == {"receiverWalletId"}
+    alice.refresh_from_db()
+    bob_usd.refresh_from_db()
+    assert (alice.balance, bob_usd.balance) == (Decimal("50.00"), Decimal("0.00"))

@@ -26,6 +26,7 @@ from ledger.services.posting import Posting, legs, post, retry_on_contention
 from wallets.exceptions import WalletNotFound
 from wallets.lock_objects import transfer_wallets_lock
 from wallets.models import Wallet
+from wallets.selectors import wallet_find
 from wallets.services import currency_validate
 
 
@@ -40,6 +41,19 @@ def _recipient_resolve(identifier: UserIdentifier) -> User:
     if user is None:
         raise RecipientNotFound()
     return user
+
+
+def transfer_recipient_of_wallet(*, wallet_public_id: str, currency: str) -> str:
+    """The recipient (username) of a transfer in ``currency`` addressed to a receiving wallet by its
+    public id (GraphQL's ``receiverWalletId``): an unknown id is ``recipient_not_found``, a wallet in
+    another currency ``currency_mismatch`` (the money would otherwise land in the owner's wallet of
+    ``currency``, not the one named), both on ``receiver_wallet_id``."""
+    receiver = wallet_find(public_id=wallet_public_id)
+    if receiver is None or receiver.user is None:
+        raise RecipientNotFound(attr="receiver_wallet_id")
+    if receiver.currency != currency:
+        raise CurrencyMismatch(attr="receiver_wallet_id")
+    return receiver.user.username
 
 
 def transfer_fingerprint(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from ledger.services.adjustments import adjustment_create
 from ledger.services.deposits import deposit_fail, deposit_settle
 from ledger.services.posting import retry_on_contention
 from ledger.services.reversals import transaction_reverse
-from ledger.services.transfers import transfer_create
+from ledger.services.transfers import transfer_create, transfer_recipient_of_wallet
 from ledger.services.withdrawals import withdrawal_post, withdrawal_void
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
@@ -442,3 +442,30 @@ def test_deposit_provider_outage_is_503_and_the_deposit_fails_cleanly(settings: 
     assert txn.status == TransactionStatus.FAILED
     assert txn.metadata["failure_reason"] == "provider_unavailable"
     assert _balances(wallet) == (0, 0)
+
+
+def test_a_receiving_wallet_names_its_owner_as_the_recipient() -> None:
+    # given
+    receiving = WalletFactory.create(currency="EUR")
+    # when
+    recipient = transfer_recipient_of_wallet(wallet_public_id=str(receiving.public_id), currency="EUR")
+    # then
+    assert receiving.user is not None and recipient == receiving.user.username
+
+
+@pytest.mark.parametrize("public_id", ["nonsense", "6f1c1f9e-6b8e-4a8e-9d53-1b2b9b3c2d11"])
+def test_an_unknown_receiving_wallet_is_recipient_not_found(public_id: str) -> None:
+    with pytest.raises(errors.RecipientNotFound) as caught:
+        transfer_recipient_of_wallet(wallet_public_id=public_id, currency="USD")
+    assert caught.value.attr == "receiver_wallet_id"
+
+
+def test_a_receiving_wallet_in_another_currency_is_a_currency_mismatch() -> None:
+    # given the recipient's EUR wallet, named for a USD transfer (they also hold USD)
+    owner = UserFactory.create()
+    WalletFactory.create(user=owner, currency="USD")
+    eur = WalletFactory.create(user=owner, currency="EUR")
+    # when / then: never silently paid into their USD wallet instead
+    with pytest.raises(errors.CurrencyMismatch) as caught:
+        transfer_recipient_of_wallet(wallet_public_id=str(eur.public_id), currency="USD")
+    assert caught.value.attr == "receiver_wallet_id"
