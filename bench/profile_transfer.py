@@ -80,6 +80,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_transfer")
     parser.add_argument("-n", type=int, default=300, help="calls per measurement")
     parser.add_argument("--profile", action="store_true", help="print a cProfile listing of the HTTP path")
+    parser.add_argument("--sort", default="cumulative", help="the cProfile listing's order (cumulative, tottime, ...)")
     parser.add_argument(
         "--api", choices=("rest", "graphql"), default="rest", help="the profiled path: REST's transfer or GraphQL's"
     )
@@ -166,7 +167,7 @@ def main(argv: list[str]) -> int:
                 http(i)
 
         profiler.runcall(many)
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(PROFILED, 60)
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(PROFILED, 60)
     return 0
 
 
