@@ -20,11 +20,12 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from audit.models import LedgerVerificationRun
+from backoffice.display import money
 from ledger.approvals import superuser_threshold
 from ledger.models import ApprovalRequest, ApprovalStatus, LedgerTransaction, TransactionStatus, TransactionType
 from outbox.selectors import OutboxHealth, outbox_health
 from wallets.models import SystemAccount, Wallet, WalletKind
-from wallets.money import ZERO, format_amount
+from wallets.money import ZERO
 
 # The hourly verification is overdue (beat or worker not running) after this long.
 LEDGER_CHECK_OVERDUE = timedelta(hours=2)
@@ -62,10 +63,7 @@ class Dashboard:
 
 
 def _fmt(amount: Decimal | None, currency: str) -> str:
-    try:
-        return format_amount(amount or ZERO, currency)
-    except Exception:  # an amount with more digits than the currency (never for ledger data)
-        return str(amount)
+    return money(amount or ZERO, currency)
 
 
 def dashboard_get() -> Dashboard:

@@ -94,11 +94,12 @@ def object_form_page(
     *,
     obj: Model | None,
     title: str,
-    form: forms.Form,
+    form: forms.Form | None,
     button: str,
     intro: str = "",
 ) -> TemplateResponse:
-    """A one-form admin page (propose an adjustment, approve/reject one request)."""
+    """A one-form admin page (propose an adjustment, approve/reject one request); without a form
+    (the user may not do it), the page shows its messages and a way back, no button."""
     opts = model_admin.model._meta
     context = {
         **model_admin.admin_site.each_context(request),

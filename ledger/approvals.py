@@ -55,6 +55,7 @@ from ledger.services.posting import retry_on_contention
 from ledger.services.reversals import reversal_write
 from wallets.exceptions import WalletNotFound
 from wallets.models import SystemAccount, Wallet, WalletKind
+from wallets.money import format_amount
 from wallets.services import system_wallet_get
 
 
@@ -112,7 +113,7 @@ def _approval_snapshot(approval: ApprovalRequest) -> dict[str, object]:
         "kind": approval.kind,
         "status": approval.status,
         "direction": approval.direction,
-        "amount": approval.amount,
+        "amount": format_amount(approval.amount, approval.currency),
         "currency": approval.currency,
         "wallet": approval.wallet_id,
         "original": approval.original_id,

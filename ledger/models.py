@@ -94,7 +94,7 @@ class LedgerTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.amount} {self.currency} [{self.status}]"
+        return f"{self.type} {format_amount(self.amount, self.currency)} {self.currency} [{self.status}]"
 
 
 class LedgerEntry(models.Model):
@@ -124,7 +124,8 @@ class LedgerEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.direction} {self.amount} {self.currency} on wallet {self.wallet_id}"
+        amount = format_amount(self.amount, self.currency)
+        return f"{self.direction} {amount} {self.currency} on wallet {self.wallet_id}"
 
 
 class IdempotencyKey(models.Model):

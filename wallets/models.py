@@ -90,8 +90,12 @@ class Wallet(models.Model):
         ]
 
     def __str__(self) -> str:
-        owner = self.user_id if self.kind == WalletKind.USER else self.system_code
-        return f"{self.kind}:{owner}:{self.currency}"
+        """Its owner and currency, e.g. ``alice · USD`` or ``system: Fees · USD`` (reads the user:
+        select it with the wallet where many are shown)."""
+        if self.kind == WalletKind.SYSTEM:
+            return f"system: {self.get_system_code_display()} · {self.currency}"
+        owner = self.user.username if self.user is not None else self.user_id
+        return f"{owner} · {self.currency}"
 
     @property
     def available(self) -> Decimal:

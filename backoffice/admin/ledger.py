@@ -8,6 +8,7 @@ adjustment; another user of role admin or above approves (which posts it) or rej
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -21,6 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Role, User
+from backoffice.display import money, money_with_currency, pretty_json
 from backoffice.helpers import CurrencyFilter, ReasonForm, object_form_page, reason_action
 from ledger.approvals import (
     adjustment_propose,
@@ -41,19 +43,15 @@ from ledger.models import (
 )
 from vaultcore.errors import DomainError
 from wallets.models import Wallet, WalletKind
-from wallets.money import format_amount
+from wallets.selectors import wallet_find
 
 
 def _wallet_link(wallet: Wallet | None) -> str:
     if wallet is None:
         return "-"
-    if wallet.kind == WalletKind.SYSTEM:
-        label = f"system: {wallet.system_code} {wallet.currency}"
-    else:
-        label = f"{wallet.user.username if wallet.user else wallet.user_id} {wallet.currency}"
     url = reverse("admin:wallets_wallet_change", args=[wallet.pk])
     history = reverse("admin:ledger_ledgertransaction_changelist")
-    return format_html('<a href="{}">{}</a> (<a href="{}?wallet={}">history</a>)', url, label, history, wallet.pk)
+    return format_html('<a href="{}">{}</a> (<a href="{}?wallet={}">history</a>)', url, wallet, history, wallet.pk)
 
 
 def _transaction_link(txn: LedgerTransaction | None) -> str:
@@ -90,7 +88,7 @@ class WalletHistoryFilter(admin.SimpleListFilter):
 
 class LedgerEntryInline(admin.TabularInline):
     model = LedgerEntry
-    fields = ("wallet_link", "direction", "amount", "currency", "balance_after", "created_at")
+    fields = ("wallet_link", "direction", "amount_display", "currency", "balance_after_display", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -102,6 +100,14 @@ class LedgerEntryInline(admin.TabularInline):
     @admin.display(description="Wallet")
     def wallet_link(self, obj: LedgerEntry) -> str:
         return _wallet_link(obj.wallet)
+
+    @admin.display(description="Amount")
+    def amount_display(self, obj: LedgerEntry) -> str:
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="Balance after")
+    def balance_after_display(self, obj: LedgerEntry) -> str:
+        return money(obj.balance_after, obj.currency)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -145,7 +151,7 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
         "credit",
         "description",
         "reference",
-        "metadata",
+        "metadata_json",
         "initiated_by",
         "reverses_link",
         "reversed_by_link",
@@ -163,7 +169,11 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: LedgerTransaction) -> str:
-        return format_amount(obj.amount, obj.currency)
+        return money(obj.amount, obj.currency)
+
+    @admin.display(description="Metadata")
+    def metadata_json(self, obj: LedgerTransaction) -> str:
+        return pretty_json(obj.metadata)
 
     @admin.display(description="Debit (from)")
     def debit(self, obj: LedgerTransaction) -> str:
@@ -216,7 +226,7 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
         "operation",
         "fingerprint",
         "transaction_link",
-        "outcome",
+        "outcome_json",
         "created_at",
         "locked_at",
     )
@@ -226,6 +236,10 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
     @admin.display(description="Transaction")
     def transaction_link(self, obj: IdempotencyKey) -> str:
         return _transaction_link(obj.transaction)
+
+    @admin.display(description="Outcome")
+    def outcome_json(self, obj: IdempotencyKey) -> str:
+        return pretty_json(obj.outcome) if obj.outcome is not None else "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -240,7 +254,8 @@ class IdempotencyKeyAdmin(admin.ModelAdmin):
 class AdjustmentProposalForm(forms.Form):
     wallet = forms.CharField(
         label="Wallet",
-        help_text="The wallet's id (from the wallet page), or its owner's username and currency, e.g. alice USD.",
+        help_text="The wallet's public id (as on the wallet page and in the API), or its owner's username and "
+        "currency, e.g. alice USD.",
     )
     direction = forms.ChoiceField(choices=Direction.choices, label="Direction", help_text="Credit adds money.")
     amount = forms.CharField(label="Amount", help_text='Exact, in the wallet\'s currency, e.g. "25.00".')
@@ -249,10 +264,10 @@ class AdjustmentProposalForm(forms.Form):
     def clean_wallet(self) -> Wallet:
         raw: str = self.cleaned_data["wallet"].strip()
         parts = raw.split()
-        qs = Wallet.objects.select_related("user").filter(kind=WalletKind.USER)
-        if len(parts) == 1 and _is_ascii_digits(parts[0]):
-            wallet = qs.filter(pk=int(parts[0])).first()
+        if len(parts) == 1:
+            wallet = wallet_find(public_id=parts[0])
         elif len(parts) == 2:
+            qs = Wallet.objects.select_related("user").filter(kind=WalletKind.USER)
             wallet = qs.filter(user__username__iexact=parts[0], currency=parts[1].upper()).first()
         else:
             wallet = None
@@ -261,8 +276,22 @@ class AdjustmentProposalForm(forms.Form):
         return wallet
 
 
-def _decision_links(obj: ApprovalRequest) -> str:
-    if obj.status != ApprovalStatus.PENDING:
+def _decision_refusal(user: User, approval: ApprovalRequest) -> str | None:
+    """Why ``user`` may not decide ``approval`` (``ledger.approvals.approval_can_decide``), or None."""
+    if approval.status != ApprovalStatus.PENDING:
+        return f"This request is already {approval.get_status_display().lower()}."
+    if approval_can_decide(acting_user=user, approval=approval):
+        return None
+    if not user.has_role_at_least(Role.ADMIN):
+        return "Only an admin or a superuser may approve or reject requests."
+    if user.pk == approval.proposed_by_id:
+        return "You proposed this request: another admin must decide it."
+    return "This amount is above the superuser threshold: only a superuser may decide it."
+
+
+def _decision_links(obj: ApprovalRequest, user: User) -> str:
+    """The Approve/Reject buttons, for whoever may decide ``obj`` only."""
+    if _decision_refusal(user, obj) is not None:
         return "-"
     approve = reverse("admin:ledger_approvalrequest_approve", args=[obj.pk])
     reject = reverse("admin:ledger_approvalrequest_reject", args=[obj.pk])
@@ -284,7 +313,6 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "proposed_by",
         "proposed_at",
         "decided_by",
-        "decide",
     )
     list_filter = ("status", "kind", CurrencyFilter, "direction")
     search_fields = ("=public_id", "proposed_by__username", "wallet__user__username", "reason")
@@ -304,7 +332,6 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         "decided_at",
         "decision_note",
         "posted_link",
-        "decide",
     )
     readonly_fields = fields
     actions = ["approve_selected", "reject_selected"]
@@ -339,7 +366,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: ApprovalRequest) -> str:
-        return f"{format_amount(obj.amount, obj.currency)} {obj.currency}"
+        return money_with_currency(obj.amount, obj.currency)
 
     @admin.display(description="Superuser needed", boolean=True)
     def needs_superuser(self, obj: ApprovalRequest) -> bool:
@@ -349,9 +376,24 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     def posted_link(self, obj: ApprovalRequest) -> str:
         return _transaction_link(obj.posted)
 
-    @admin.display(description="Decide")
-    def decide(self, obj: ApprovalRequest) -> str:
-        return _decision_links(obj)
+    def _decide_column(self, request: HttpRequest) -> Callable[[ApprovalRequest], str]:
+        """The Approve/Reject buttons of a row or page, shown to whoever may decide it only."""
+        user: User = request.user  # type: ignore[assignment]
+
+        @admin.display(description="Decide")
+        def decide(obj: ApprovalRequest) -> str:
+            return _decision_links(obj, user)
+
+        return decide
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return (*self.list_display, self._decide_column(request))
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (*self.fields, self._decide_column(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
 
     # --- permissions: proposing is for staff+, deciding is checked by the services ----------
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -370,9 +412,9 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
             raise PermissionDenied
         acting_user: User = request.user  # type: ignore[assignment]
         initial: dict[str, Any] = {"direction": Direction.CREDIT}
-        wallet_id = request.GET.get("wallet", "")
-        if _is_ascii_digits(wallet_id):
-            initial["wallet"] = wallet_id
+        wallet = wallet_find(public_id=request.GET.get("wallet", ""))
+        if wallet is not None:
+            initial["wallet"] = str(wallet.public_id)
         form = AdjustmentProposalForm(request.POST if request.method == "POST" else None, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:
@@ -406,10 +448,19 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
     # --- decide one request ---------------------------------------------------------------
     def _decide_view(self, request: HttpRequest, pk: int, *, approve: bool) -> HttpResponse:
+        """The Approve/Reject page of one request. Whoever may not decide it (below admin, its
+        proposer, an admin above the superuser threshold) gets the page with the reason and no
+        form (403), whatever the method: nothing is posted."""
         approval = get_object_or_404(ApprovalRequest.objects.select_related("wallet__user", "original"), pk=pk)
         acting_user: User = request.user  # type: ignore[assignment]
-        if not acting_user.has_role_at_least(Role.ADMIN):
-            raise PermissionDenied
+        title = f"{'Approve' if approve else 'Reject'} {approval}"
+        intro = f"Proposed by {approval.proposed_by.username}: {approval.reason}"
+        refusal = _decision_refusal(acting_user, approval)
+        if refusal is not None:
+            self.message_user(request, refusal, messages.ERROR)
+            response = object_form_page(self, request, obj=approval, title=title, form=None, button="", intro=intro)
+            response.status_code = 403
+            return response
         form = ReasonForm(
             request.POST if request.method == "POST" else None,
             required=not approve,
@@ -427,16 +478,14 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
                 verb = "approved and posted" if approve else "rejected"
                 self.message_user(request, f"Request {approval.public_id} {verb}.", messages.SUCCESS)
                 return HttpResponseRedirect(reverse("admin:ledger_approvalrequest_change", args=[approval.pk]))
-        if not approval_can_decide(acting_user=acting_user, approval=approval) and not form.errors:
-            form.add_error(None, "You may not decide this request (your own, or above your approval limit).")
         return object_form_page(
             self,
             request,
             obj=approval,
-            title=f"{'Approve' if approve else 'Reject'} {approval}",
+            title=title,
             form=form,
             button="Approve and post" if approve else "Reject",
-            intro=f"Proposed by {approval.proposed_by.username}: {approval.reason}",
+            intro=intro,
         )
 
     def approve_view(self, request: HttpRequest, pk: int) -> HttpResponse:

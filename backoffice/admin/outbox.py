@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
+from backoffice.display import pretty_json, redacted_text
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.services import outbox_retry
 
@@ -25,22 +24,26 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         "status",
         "attempts",
         "next_attempt_at",
-        "last_error",
+        "last_error_text",
         "created_at",
         "sent_at",
         "updated_at",
         "pretty_payload",
     ]
-    exclude = ["payload"]
+    fields = tuple(readonly_fields)  # never the raw payload or error
     actions = ["retry_now"]
 
     @admin.display(description="Last error")
     def short_error(self, obj: OutboxMessage) -> str:
-        return obj.last_error[:80]
+        return redacted_text(obj.last_error)[:80]
+
+    @admin.display(description="Last error")
+    def last_error_text(self, obj: OutboxMessage) -> str:
+        return redacted_text(obj.last_error)
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: OutboxMessage) -> str:
-        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, sort_keys=True))
+        return pretty_json(obj.payload)
 
     @admin.action(description="Retry the selected failed or pending rows now")
     def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
@@ -57,7 +60,7 @@ class OutboxMessageAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+        return False  # viewed here, retried by the action, never edited
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

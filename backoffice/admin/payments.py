@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 from django import forms
@@ -12,8 +10,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
-from django.utils.html import format_html
 
+from backoffice.display import pretty_json, redacted_text
 from payments.exceptions import PaymentError
 from payments.models import (
     BankAccount,
@@ -51,18 +49,6 @@ class BankAccountAdmin(admin.ModelAdmin):
         return False
 
 
-_SECRET_KEY = re.compile(r"secret|token|password", re.IGNORECASE)
-
-
-def _redacted(value: Any) -> Any:
-    """``value`` with every item whose key names a secret replaced, at any depth."""
-    if isinstance(value, dict):
-        return {k: "[redacted]" if _SECRET_KEY.search(str(k)) else _redacted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item) for item in value]
-    return value
-
-
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
     """Read-only log of Stripe webhook events, with a retry action for failed or stuck ones."""
@@ -76,7 +62,7 @@ class StripeEventAdmin(admin.ModelAdmin):
         "type",
         "status",
         "attempts",
-        "error",
+        "error_text",
         "note",
         "livemode",
         "api_version",
@@ -87,7 +73,7 @@ class StripeEventAdmin(admin.ModelAdmin):
         "locked_until",
         "pretty_payload",
     ]
-    exclude = ["payload", "claim_token"]
+    fields = tuple(readonly_fields)  # never the raw payload, error or lease token
     actions = ["retry_processing"]
 
     @admin.display(description="Being processed", boolean=True)
@@ -97,7 +83,11 @@ class StripeEventAdmin(admin.ModelAdmin):
     @admin.display(description="Payload")
     def pretty_payload(self, obj: StripeEvent) -> str:
         """The event as Stripe sent it, with secrets (a PaymentIntent's ``client_secret``) hidden."""
-        return format_html("<pre>{}</pre>", json.dumps(_redacted(obj.payload), indent=2, sort_keys=True))
+        return pretty_json(obj.payload)
+
+    @admin.display(description="Error")
+    def error_text(self, obj: StripeEvent) -> str:
+        return redacted_text(obj.error)
 
     @admin.action(description="Retry processing of the selected failed or stuck events")
     def retry_processing(self, request: HttpRequest, queryset: QuerySet[StripeEvent]) -> None:
@@ -124,8 +114,7 @@ class StripeEventAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewing is allowed (read-only fields); saving is not.
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+        return False  # a log: viewed, retried by the action, never edited
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -153,14 +142,23 @@ class ReconciliationIssueAdmin(admin.ModelAdmin):
         "ledger_transaction",
         "wallet",
         "detail",
-        "expected",
-        "actual",
+        "expected_json",
+        "actual_json",
         "resolution_note",
         "resolved_by",
         "resolved_at",
         "created_at",
     ]
+    fields = tuple(readonly_fields)
     actions = ["resolve_with_note"]
+
+    @admin.display(description="Expected")
+    def expected_json(self, obj: ReconciliationIssue) -> str:
+        return pretty_json(obj.expected)
+
+    @admin.display(description="Actual")
+    def actual_json(self, obj: ReconciliationIssue) -> str:
+        return pretty_json(obj.actual)
 
     @admin.action(description="Resolve the selected open issues with a note")
     def resolve_with_note(
@@ -201,8 +199,7 @@ class ReconciliationIssueAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Viewing is allowed (read-only fields); changes go through the resolve action.
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+        return False  # viewed here; changes go through the resolve action
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

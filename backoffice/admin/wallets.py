@@ -17,9 +17,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from backoffice.display import money
 from backoffice.helpers import CurrencyFilter, reason_action
 from wallets.models import Wallet, WalletKind
-from wallets.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS, format_amount
+from wallets.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from wallets.services import wallet_freeze, wallet_unfreeze
 
 
@@ -50,7 +51,7 @@ class WalletAdmin(admin.ModelAdmin):
         "available_amount",
         "status",
         "outgoing_day",
-        "outgoing_today",
+        "outgoing_today_amount",
         "created_at",
         "updated_at",
         "history",
@@ -84,16 +85,20 @@ class WalletAdmin(admin.ModelAdmin):
 
     @admin.display(description="Balance", ordering="balance")
     def balance_amount(self, obj: Wallet) -> str:
-        return format_amount(obj.balance, obj.currency)
+        return money(obj.balance, obj.currency)
 
     @admin.display(description="Held", ordering="held")
     def held_amount(self, obj: Wallet) -> str:
-        return format_amount(obj.held, obj.currency)
+        return money(obj.held, obj.currency)
 
     @admin.display(description="Available", ordering="available_annotated")
     def available_amount(self, obj: Wallet) -> str:
         available: Decimal = getattr(obj, "available_annotated", obj.available)
-        return format_amount(available, obj.currency)
+        return money(available, obj.currency)
+
+    @admin.display(description="Outgoing today")
+    def outgoing_today_amount(self, obj: Wallet) -> str:
+        return money(obj.outgoing_today, obj.currency)
 
     @admin.display(description="History")
     def history(self, obj: Wallet) -> str:
@@ -110,7 +115,7 @@ class WalletAdmin(admin.ModelAdmin):
         if obj.kind != WalletKind.USER:
             return "-"
         url = reverse("admin:ledger_approvalrequest_add")
-        return format_html('<a href="{}?wallet={}">Propose a credit or debit (needs approval)</a>', url, obj.pk)
+        return format_html('<a href="{}?wallet={}">Propose a credit or debit (needs approval)</a>', url, obj.public_id)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -161,13 +161,19 @@ def test_staff_propose_an_adjustment_in_the_admin_and_an_admin_approves_it() -> 
     assert wallet.user is not None
     staff, admin = StaffFactory.create(), AdminFactory.create()
     staff_client = _client(staff)
-    # the wallet page links to the proposal form, which is pre-filled with the wallet
+    # the wallet page links to the proposal form, which is pre-filled with the wallet's public id
     assert (
-        f"/admin/ledger/approvalrequest/add/?wallet={wallet.pk}"
+        f"/admin/ledger/approvalrequest/add/?wallet={wallet.public_id}"
         in staff_client.get(f"/admin/wallets/wallet/{wallet.pk}/change/").content.decode()
     )
-    form = staff_client.get(f"/admin/ledger/approvalrequest/add/?wallet={wallet.pk}")
-    assert form.status_code == 200 and f'value="{wallet.pk}"' in form.content.decode()
+    form = staff_client.get(f"/admin/ledger/approvalrequest/add/?wallet={wallet.public_id}")
+    assert form.status_code == 200 and f'value="{wallet.public_id}"' in form.content.decode()
+    # the internal id is no wallet reference
+    by_pk = staff_client.post(
+        "/admin/ledger/approvalrequest/add/",
+        {"wallet": str(wallet.pk), "direction": "credit", "amount": "1.00", "reason": "x"},
+    )
+    assert by_pk.status_code == 200 and "No user wallet matches." in by_pk.content.decode()
     # bad input is shown on the form and changes nothing
     bad = staff_client.post(
         "/admin/ledger/approvalrequest/add/",
@@ -204,9 +210,11 @@ def test_admin_enforces_self_approval_and_threshold_rules(settings: Settings) ->
     big = adjustment_propose(acting_user=admin, wallet=wallet, direction=Direction.CREDIT, amount="50.01", reason="y")
     # when the proposer tries to approve their own
     response = _client(admin).post(f"/admin/ledger/approvalrequest/{own.pk}/approve/", {"reason": ""})
-    # then it is refused on the page
-    assert response.status_code == 200
-    assert "cannot decide a request you proposed" in response.content.decode()
+    # then it is refused on the page, with the reason and no button
+    assert response.status_code == 403
+    assert "another admin must decide it" in response.content.decode()
+    assert "Approve and post" not in response.content.decode()
+    assert ApprovalRequest.objects.get(pk=own.pk).status == ApprovalStatus.PENDING
     # bulk approval by another admin: the small one posts, the big one needs a superuser
     _client(other_admin).post(
         "/admin/ledger/approvalrequest/",
@@ -239,7 +247,7 @@ def test_the_admin_refuses_self_dealing_with_an_error_message() -> None:
     # when staff propose a credit to the admin's wallet and the reversal of the admin's payment
     staff_client.post(
         "/admin/ledger/approvalrequest/add/",
-        {"wallet": str(admin_wallet.pk), "direction": "credit", "amount": "100.00", "reason": "bonus"},
+        {"wallet": str(admin_wallet.public_id), "direction": "credit", "amount": "100.00", "reason": "bonus"},
     )
     staff_client.post(
         "/admin/ledger/ledgertransaction/",
@@ -336,3 +344,50 @@ def test_list_pages_do_not_run_a_query_per_row() -> None:
     assert Wallet.objects.count() >= 40 and AuditEvent.objects.count() >= 26
     many = {url: _list_queries(client, url) for url in LIST_PAGES}
     assert many == few
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_who_may_not_decide_gets_the_reason_and_no_buttons_never_a_500(decision: str, settings: Settings) -> None:
+    # given a small request proposed by an admin and a big one that needs a superuser
+    settings.ADJUSTMENT_SUPERUSER_THRESHOLD = "50"
+    wallet = funded_wallet(amount="10.00")
+    proposer, other_admin, staff = AdminFactory.create(), AdminFactory.create(), StaffFactory.create()
+    own = adjustment_propose(acting_user=proposer, wallet=wallet, direction=Direction.CREDIT, amount="5", reason="x")
+    big = adjustment_propose(acting_user=proposer, wallet=wallet, direction=Direction.CREDIT, amount="51", reason="y")
+    cases = [
+        (proposer, own, "another admin must decide it"),
+        (other_admin, big, "only a superuser may decide it"),
+        (staff, own, "Only an admin or a superuser may approve or reject requests."),
+    ]
+    for user, approval, reason in cases:
+        client = _client(user)
+        # when they open the decision page (GET) or submit it anyway (POST)
+        for response in (
+            client.get(f"/admin/ledger/approvalrequest/{approval.pk}/{decision}/"),
+            client.post(f"/admin/ledger/approvalrequest/{approval.pk}/{decision}/", {"reason": "sure"}),
+        ):
+            # then a 403 page says why, with no form and no button
+            html = response.content.decode()
+            assert response.status_code == 403, (user.role, approval.amount)
+            assert reason in html and 'name="reason"' not in html
+            assert "Approve and post" not in html and 'value="Reject"' not in html
+        # and neither the list nor the request's page offers the buttons
+        for page in ("/admin/ledger/approvalrequest/", f"/admin/ledger/approvalrequest/{approval.pk}/change/"):
+            assert f"/{approval.pk}/approve/" not in client.get(page).content.decode()
+    assert set(ApprovalRequest.objects.values_list("status", flat=True)) == {ApprovalStatus.PENDING}
+    # when a superuser looks, both requests offer the buttons
+    listing = _client(SuperuserFactory.create()).get("/admin/ledger/approvalrequest/").content.decode()
+    assert f"/{own.pk}/approve/" in listing and f"/{big.pk}/reject/" in listing
+    assert f"/{own.pk}/approve/" in _client(other_admin).get("/admin/ledger/approvalrequest/").content.decode()
+
+
+def test_a_decided_request_has_no_buttons_and_its_pages_say_so() -> None:
+    wallet = funded_wallet(amount="10.00")
+    approval = adjustment_propose(
+        acting_user=StaffFactory.create(), wallet=wallet, direction=Direction.CREDIT, amount="5", reason="x"
+    )
+    client = _client(AdminFactory.create())
+    assert client.post(f"/admin/ledger/approvalrequest/{approval.pk}/approve/", {"reason": ""}).status_code == 302
+    again = client.get(f"/admin/ledger/approvalrequest/{approval.pk}/reject/")
+    assert again.status_code == 403 and "already approved" in again.content.decode()
+    assert f"/{approval.pk}/reject/" not in client.get("/admin/ledger/approvalrequest/").content.decode()

@@ -10,6 +10,7 @@ from django.test import Client
 from accounts.models import User
 from accounts.tests.factories import StaffFactory, UserFactory
 from audit.models import AuditAction, AuditEvent
+from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet, WalletStatus
 
@@ -82,3 +83,18 @@ def test_users_without_a_back_office_role_cannot_open_the_admin() -> None:
     client = _client(UserFactory.create())
     response = client.get("/admin/wallets/wallet/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_wallet_page_is_titled_by_owner_and_currency_and_shows_amounts_in_its_digits() -> None:
+    # given a JPY wallet (no minor unit) that sent money today
+    wallet = funded_wallet(user=UserFactory.create(username="kenji"), currency="JPY", amount="1500")
+    funded_wallet(user=UserFactory.create(username="yui"), currency="JPY", amount="0")
+    assert wallet.user is not None
+    transfer_create(sender=wallet.user, recipient="yui", currency="JPY", amount=Decimal("657"))
+    # when
+    html = _client(StaffFactory.create()).get(f"/admin/wallets/wallet/{wallet.pk}/change/").content.decode()
+    # then
+    assert "<title>kenji · JPY |" in html and "<h2>kenji · JPY</h2>" in html
+    assert '<div class="readonly">843</div>' in html  # balance
+    assert '<div class="readonly">657</div>' in html  # outgoing today, never 657.0000
+    assert "657.0000" not in html and "843.0000" not in html

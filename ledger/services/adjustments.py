@@ -22,6 +22,7 @@ from ledger.services.common import amount_validate, require_available, require_n
 from ledger.services.posting import Posting, legs, post, retry_on_contention
 from wallets.lock_objects import wallets_lock
 from wallets.models import SystemAccount, Wallet
+from wallets.money import format_amount
 from wallets.services import system_wallet_get
 
 
@@ -46,7 +47,11 @@ def _adjustment_post(
             actor=acting_user,
             action=AuditAction.ADJUSTMENT_POST,
             target=wallet,
-            after={"transaction": str(txn.public_id), "amount": amount, "currency": txn.currency},
+            after={
+                "transaction": str(txn.public_id),
+                "amount": format_amount(amount, txn.currency),
+                "currency": txn.currency,
+            },
             reason=reason,
         )
     return txn

@@ -15,6 +15,7 @@ from ledger.models import LedgerTransaction, TransactionStatus, TransactionType
 from ledger.services.common import require_available, require_not_wallet_owner, require_staff
 from ledger.services.posting import Posting, legs, post, retry_on_contention
 from wallets.lock_objects import wallets_lock
+from wallets.money import format_amount
 
 
 def transaction_reverse(*, acting_user: User | None, transaction_id: int, reason: str = "") -> LedgerTransaction:
@@ -38,7 +39,11 @@ def _reversal_post(*, acting_user: User | None, transaction_id: int, reason: str
             actor=acting_user,
             action=AuditAction.REVERSAL_POST,
             target=txn.reverses,
-            after={"reversal": str(txn.public_id), "amount": txn.amount, "currency": txn.currency},
+            after={
+                "reversal": str(txn.public_id),
+                "amount": format_amount(txn.amount, txn.currency),
+                "currency": txn.currency,
+            },
             reason=reason,
         )
     return txn

@@ -87,3 +87,11 @@ def test_balance_updates_stay_on_their_page_and_write_no_index_entry() -> None:
         updated, heap_only = cursor.fetchone()
     # then
     assert (updated, heap_only) == (len(every_third), len(every_third))
+
+
+def test_a_wallet_is_named_by_its_owner_and_currency() -> None:
+    # given
+    wallet = WalletFactory.create(user=UserFactory.create(username="alice"), currency="EUR")
+    fees = Wallet.objects.create(kind=WalletKind.SYSTEM, system_code=SystemAccount.FEES, currency="EUR")
+    # then
+    assert (str(wallet), str(fees)) == ("alice · EUR", "system: Fees · EUR")
