@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDate
 
 from accounts.models import User
-from ledger.models import LedgerEntry, LedgerTransaction, TransactionType
+from ledger.models import LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
 from wallets.models import Wallet, WalletKind
 from wallets.money import ZERO
 
@@ -144,3 +146,46 @@ def statement_entries(
     )
     for row in rows.iterator(chunk_size=chunk_size):
         yield StatementEntry(*row)
+
+
+# --- Back-office dashboard: aggregates, one query each -------------------------------------------
+def transaction_daily_volume(*, since: datetime) -> list[Mapping[str, Any]]:
+    """Transactions posted at or after ``since``, per UTC day, currency and type: rows of ``day``,
+    ``currency``, ``type``, ``n`` and ``total`` (one aggregate query)."""
+    return list(
+        LedgerTransaction.objects.filter(status=TransactionStatus.POSTED, posted_at__gte=since)
+        .annotate(day=TruncDate("posted_at", tzinfo=UTC))
+        .values("day", "currency", "type")
+        .annotate(n=Count("id"), total=Sum("amount"))
+        .order_by("day", "currency", "type")
+    )
+
+
+def transaction_daily_failures(*, since: datetime) -> list[Mapping[str, Any]]:
+    """Transactions that ended ``failed`` at or after ``since``, per UTC day: ``day``, ``n``."""
+    return list(
+        LedgerTransaction.objects.filter(status=TransactionStatus.FAILED, finalized_at__gte=since)
+        .annotate(day=TruncDate("finalized_at", tzinfo=UTC))
+        .values("day")
+        .annotate(n=Count("id"))
+        .order_by("day")
+    )
+
+
+def transaction_pending_by_age(*, now: datetime, older_than: Mapping[str, timedelta]) -> list[Mapping[str, Any]]:
+    """Pending deposits and withdrawals per currency and type: ``n`` and ``total``, and for each
+    ``name`` of ``older_than`` how many (``name``) and how much (``name_total``) are older than
+    its age (one aggregate query)."""
+    aggregates: dict[str, Any] = {}
+    for name, age in older_than.items():
+        old = Q(created_at__lt=now - age)
+        aggregates[name] = Count("id", filter=old)
+        aggregates[f"{name}_total"] = Sum("amount", filter=old)
+    return list(
+        LedgerTransaction.objects.filter(
+            status=TransactionStatus.PENDING, type__in=[TransactionType.DEPOSIT, TransactionType.WITHDRAWAL]
+        )
+        .values("currency", "type")
+        .annotate(n=Count("id"), total=Sum("amount"), **aggregates)
+        .order_by("currency", "type")
+    )
