@@ -201,3 +201,5 @@ def test_the_dashboard_page_shows_the_charts_and_stuck_rows() -> None:
         assert f'id="{chart}"' in html
     assert html.count("<svg viewBox") >= 3 and "12.50 USD</title>" in html
     assert "evt_failed_1" in html and 'id="stripe-failed"' in html
+    # and only the index computes it, not each app's page
+    assert "backoffice-dashboard" not in client.get("/admin/ledger/").content.decode()
