@@ -321,9 +321,10 @@ def deposit_clawback_apply(
         issue = reconciliation_issue_record(
             kind=ReconciliationIssueKind.UNBOOKED_REFUND,
             detail=(
-                f"Stripe {source.get('object')} {object_id} ({reason}) takes back {amount} {txn.currency} of deposit "
+                f"Stripe {source.get('object')} {object_id} ({reason}) takes back "
+                f"{format_amount(amount, txn.currency)} {txn.currency} of deposit "
                 f"{txn.public_id}, which was already reversed by {existing.public_id if existing else '?'} "
-                f"({existing.amount if existing else '?'} {txn.currency})."
+                f"({format_amount(existing.amount, txn.currency) if existing else '?'} {txn.currency})."
             ),
             stripe_object_id=object_id,
             stripe_event_id=event_id,
@@ -332,7 +333,8 @@ def deposit_clawback_apply(
         return f"Not booked: deposit already reversed for another amount (reconciliation issue {issue.pk})."
     if advance is not None:
         return (
-            f"Deposit {txn.public_id} reversed by {reversal.public_id}; shortfall {advance.amount} {txn.currency} "
+            f"Deposit {txn.public_id} reversed by {reversal.public_id}; "
+            f"shortfall {format_amount(advance.amount, txn.currency)} {txn.currency} "
             "booked as receivable, wallet frozen."
         )
     return f"Deposit {txn.public_id} reversed by {reversal.public_id}."

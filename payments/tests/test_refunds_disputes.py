@@ -261,6 +261,7 @@ def test_concurrent_deliveries_of_a_refund_book_one_reversal(
     # then exactly one reversal and one receivable advance; the rest saw it already booked
     assert len(notes) == 6
     assert sum(note.endswith("wallet frozen.") for note in notes) == 1
+    assert sum("shortfall 30.00 USD booked" in note for note in notes) == 1  # the currency's digits
     assert sum(note.endswith("already reversed.") for note in notes) == 5
     assert LedgerTransaction.objects.filter(reverses=deposit).count() == 1
     receivable = system(SystemAccount.RECEIVABLE)
