@@ -44,6 +44,13 @@ def money_with_currency(amount: Decimal | None, currency: str) -> str:
     return f"{money(amount, currency)} {currency}"
 
 
+def short_id(public_id: object) -> SafeString:
+    """A public id's first 8 characters for a list's narrow column; the whole id in its tooltip
+    (and on the object's page; searches take the whole id)."""
+    text = str(public_id)
+    return format_html('<span class="bo-id" title="{}">{}…</span>', text, text[:8])
+
+
 def redacted(value: Any) -> Any:
     """``value`` with every item whose key names a secret, and every secret-looking string,
     replaced by ``[redacted]``, at any depth."""

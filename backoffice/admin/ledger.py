@@ -22,7 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from accounts.models import Role, User
-from backoffice.display import money, money_with_currency, pretty_json
+from backoffice.display import money, money_with_currency, pretty_json, short_id
 from backoffice.helpers import CurrencyFilter, ReasonForm, object_form_page, reason_action
 from ledger.approvals import (
     adjustment_propose,
@@ -58,7 +58,7 @@ def _transaction_link(txn: LedgerTransaction | None) -> str:
     if txn is None:
         return "-"
     url = reverse("admin:ledger_ledgertransaction_change", args=[txn.pk])
-    return format_html('<a href="{}">{} {}</a>', url, txn.type, txn.public_id)
+    return format_html('<a href="{}">{} {}</a>', url, txn.type, short_id(txn.public_id))
 
 
 def _is_ascii_digits(value: str) -> bool:
@@ -122,7 +122,7 @@ class LedgerEntryInline(admin.TabularInline):
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(admin.ModelAdmin):
     list_display = (
-        "public_id",
+        "short_public_id",
         "type",
         "status",
         "currency",
@@ -166,6 +166,10 @@ class LedgerTransactionAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[LedgerTransaction]:
         return super().get_queryset(request).select_related("debit_wallet__user", "credit_wallet__user", "initiated_by")
+
+    @admin.display(description="Public id", ordering="public_id")
+    def short_public_id(self, obj: LedgerTransaction) -> str:
+        return short_id(obj.public_id)
 
     @admin.display(description="Amount", ordering="amount")
     def amount_display(self, obj: LedgerTransaction) -> str:
@@ -303,7 +307,7 @@ def _decision_links(obj: ApprovalRequest, user: User) -> str:
 @admin.register(ApprovalRequest)
 class ApprovalRequestAdmin(admin.ModelAdmin):
     list_display = (
-        "public_id",
+        "short_public_id",
         "kind",
         "status",
         "subject",
@@ -358,6 +362,10 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         return own + super().get_urls()
 
     # --- columns ---------------------------------------------------------------------------
+    @admin.display(description="Public id", ordering="public_id")
+    def short_public_id(self, obj: ApprovalRequest) -> str:
+        return short_id(obj.public_id)
+
     @admin.display(description="Wallet / transaction")
     def subject(self, obj: ApprovalRequest) -> str:
         if obj.kind == ApprovalKind.ADJUSTMENT:
@@ -387,7 +395,10 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         return decide
 
     def get_list_display(self, request: HttpRequest) -> Any:
-        return (*self.list_display, self._decide_column(request))
+        """The buttons right after the status, where a narrow screen still shows them."""
+        columns: list[Any] = list(self.list_display)
+        columns.insert(columns.index("status") + 1, self._decide_column(request))
+        return columns
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return (*self.fields, self._decide_column(request))

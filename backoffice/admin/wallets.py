@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
-from backoffice.display import money
+from backoffice.display import money, short_id
 from backoffice.helpers import CurrencyFilter, reason_action
 from wallets.models import Wallet, WalletKind
 from wallets.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
@@ -27,7 +27,7 @@ from wallets.services import wallet_freeze, wallet_unfreeze
 @admin.register(Wallet)
 class WalletAdmin(admin.ModelAdmin):
     list_display = (
-        "public_id",
+        "short_public_id",
         "owner",
         "currency",
         "balance_amount",
@@ -74,6 +74,10 @@ class WalletAdmin(admin.ModelAdmin):
                 )
             )
         )
+
+    @admin.display(description="Public id", ordering="public_id")
+    def short_public_id(self, obj: Wallet) -> str:
+        return short_id(obj.public_id)
 
     @admin.display(description="Owner", ordering="user__username")
     def owner(self, obj: Wallet) -> str:

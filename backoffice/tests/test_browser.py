@@ -132,6 +132,10 @@ def test_staff_propose_and_admin_approve_an_adjustment_in_a_real_browser(
             assert "1" in page.inner_text("#tile-approvals")
             page.screenshot(path=str(screenshots / "3-dashboard.png"), full_page=True)
             page.goto(f"{base}/admin/ledger/approvalrequest/")
+            # the wide list fits: its buttons are in view and the page does not scroll sideways
+            button = page.locator('#result_list a:text-is("Approve")').bounding_box()
+            assert button is not None and button["x"] + button["width"] <= 1400
+            assert page.evaluate("document.documentElement.scrollWidth") <= 1400
             page.click('#result_list a:text-is("Approve")')
             assert "Goodwill credit for ticket 1234" in page.inner_text("#content-main")
             page.click("input[type=submit][value='Approve and post']")
