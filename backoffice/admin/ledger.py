@@ -394,6 +394,16 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
 
         return decide
 
+    def get_actions(self, request: HttpRequest) -> Any:
+        """Bulk decisions only for who may decide at all (admin and above); the services still
+        check each request (own proposals, the superuser threshold)."""
+        actions = super().get_actions(request)
+        user: User = request.user  # type: ignore[assignment]
+        if not user.has_role_at_least(Role.ADMIN):
+            actions.pop("approve_selected", None)
+            actions.pop("reject_selected", None)
+        return actions
+
     def get_list_display(self, request: HttpRequest) -> Any:
         """The buttons right after the status, where a narrow screen still shows them."""
         columns: list[Any] = list(self.list_display)

@@ -375,6 +375,10 @@ def test_who_may_not_decide_gets_the_reason_and_no_buttons_never_a_500(decision:
         for page in ("/admin/ledger/approvalrequest/", f"/admin/ledger/approvalrequest/{approval.pk}/change/"):
             assert f"/{approval.pk}/approve/" not in client.get(page).content.decode()
     assert set(ApprovalRequest.objects.values_list("status", flat=True)) == {ApprovalStatus.PENDING}
+    # and staff are not offered the bulk decisions either
+    staff_list = _client(staff).get("/admin/ledger/approvalrequest/").content.decode()
+    assert "approve_selected" not in staff_list and "reject_selected" not in staff_list
+    assert "approve_selected" in _client(other_admin).get("/admin/ledger/approvalrequest/").content.decode()
     # when a superuser looks, both requests offer the buttons
     listing = _client(SuperuserFactory.create()).get("/admin/ledger/approvalrequest/").content.decode()
     assert f"/{own.pk}/approve/" in listing and f"/{big.pk}/reject/" in listing
