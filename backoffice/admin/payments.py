@@ -133,7 +133,7 @@ class ReconciliationIssueAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", ("resolved_at", admin.EmptyFieldListFilter)]
     search_fields = ["=stripe_object_id", "=stripe_event_id", "=ledger_transaction__public_id", "detail"]
     date_hierarchy = "created_at"
-    list_select_related = ["ledger_transaction", "wallet"]
+    list_select_related = ["ledger_transaction", "wallet__user"]
     readonly_fields = [
         "kind",
         "status",

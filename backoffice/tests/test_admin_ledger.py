@@ -19,6 +19,7 @@ from ledger.models import ApprovalRequest, ApprovalStatus, Direction, LedgerTran
 from ledger.services.transfers import transfer_create
 from ledger.tests.factories import funded_wallet
 from ledger.verification import ledger_verify
+from payments.tests.factories import ReconciliationIssueFactory
 from wallets.models import Wallet
 
 pytestmark = pytest.mark.django_db
@@ -321,6 +322,7 @@ LIST_PAGES = (
     "/admin/wallets/wallet/",
     "/admin/audit/auditevent/",
     "/admin/accounts/user/",
+    "/admin/payments/reconciliationissue/",
 )
 
 
@@ -330,6 +332,7 @@ def _more_rows() -> None:
     wallet = funded_wallet(amount="5.00")
     adjustment_propose(acting_user=staff, wallet=wallet, direction=Direction.CREDIT, amount="1", reason="x")
     reversal_propose(acting_user=staff, original=txn, reason="x")
+    ReconciliationIssueFactory.create(wallet=wallet, ledger_transaction=txn)
 
 
 def test_list_pages_do_not_run_a_query_per_row() -> None:
