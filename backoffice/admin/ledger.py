@@ -472,7 +472,9 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         """The Approve/Reject page of one request. Whoever may not decide it (below admin, its
         proposer, an admin above the superuser threshold) gets the page with the reason and no
         form (403), whatever the method: nothing is posted."""
-        approval = get_object_or_404(ApprovalRequest.objects.select_related("wallet__user", "original"), pk=pk)
+        approval = get_object_or_404(
+            ApprovalRequest.objects.select_related("wallet__user", "original", "proposed_by"), pk=pk
+        )
         acting_user: User = request.user  # type: ignore[assignment]
         title = f"{'Approve' if approve else 'Reject'} {approval}"
         intro = f"Proposed by {approval.proposed_by.username}: {approval.reason}"
