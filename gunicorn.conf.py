@@ -33,7 +33,10 @@ max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 preload_app = True
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 # Access-log lines never carry a usable token from a URL (email links put it in ``token=``).
+# With LOG_FORMAT=json it writes gunicorn's lines and the access log in the app's JSON format.
 logger_class = "vaultcore.gunicorn_logging.RedactingLogger"
+# Plain access lines: the combined format, the duration and the request id the app answered with.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms [%({x-request-id}o)s]'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 

@@ -1,5 +1,7 @@
-"""Logging context: every log record carries the current request id, and no record carries a
-usable secret from a URL (email-link tokens, JWTs, passwords in query strings)."""
+"""Logging context: every log record carries the current request id and a ``trace_id`` field,
+and no record carries a usable secret from a URL (email-link tokens, JWTs, passwords in query
+strings). One JSON format (``LOG_FORMAT=json``) serves the app, gunicorn (vaultcore.gunicorn_logging)
+and Celery (vaultcore.celery)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,44 @@ REDACTED = "[redacted]"
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 
+# The fields of every JSON line, in order, and their names there.
+JSON_FORMAT = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(trace_id)s %(message)s"
+JSON_RENAMES = {"asctime": "time", "levelname": "level", "name": "logger"}
+# Record attributes never written as JSON fields: Django puts the request object on its request
+# log records (``log_response``), whose text is the full URL with its query string.
+JSON_EXCLUDED = ("request",)
+
+
+def json_formatter() -> logging.Formatter:
+    """The one JSON formatter (settings.LOGGING's ``json`` formatter builds the same)."""
+    from pythonjsonlogger.core import RESERVED_ATTRS
+    from pythonjsonlogger.json import JsonFormatter
+
+    return JsonFormatter(JSON_FORMAT, rename_fields=JSON_RENAMES, reserved_attrs=[*RESERVED_ATTRS, *JSON_EXCLUDED])
+
+
 class RequestIdFilter(logging.Filter):
-    """Attach ``request_id`` to every record so both log formats can print it."""
+    """Attach ``request_id`` to every record so both log formats can print it: one already on the
+    record (gunicorn's access lines), else the current request's, else the id of the request the
+    record is about (Django logs 4xx/5xx responses after the middleware returned), else ``-``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get()
+        current = getattr(record, "request_id", None)
+        if not current or current == "-":
+            current = request_id_var.get()
+        if current == "-":
+            current = getattr(getattr(record, "request", None), "request_id", "-")
+        record.request_id = current
+        return True
+
+
+class TraceIdFilter(logging.Filter):
+    """Attach ``trace_id``: the id already on the record (set by tracing when it is on, as
+    ``trace_id`` or OpenTelemetry's logging instrumentation's ``otelTraceID``), else empty."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace_id = getattr(record, "trace_id", "") or getattr(record, "otelTraceID", "")
+        record.trace_id = "" if trace_id in ("0", "-") else str(trace_id)
         return True
 
 

@@ -333,21 +333,19 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "vaultcore.log_context.RequestIdFilter"},
+        "trace_id": {"()": "vaultcore.log_context.TraceIdFilter"},
         "redact_secrets": {"()": "vaultcore.log_context.RedactSecretsFilter"},
         "client_errors": {"()": "vaultcore.log_context.ClientErrorFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        # One JSON format for the app, gunicorn and Celery (vaultcore/log_context.py).
+        "json": {"()": "vaultcore.log_context.json_formatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["request_id", "redact_secrets", "client_errors"],
+            "filters": ["request_id", "trace_id", "redact_secrets", "client_errors"],
             "formatter": "json" if LOG_FORMAT == "json" else "plain",
         }
     },

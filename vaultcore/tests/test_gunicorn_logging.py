@@ -4,6 +4,7 @@ token from a URL; vaultcore.log_context does the same for every other log line."
 from __future__ import annotations
 
 import io
+import json
 import logging
 import os
 import signal
@@ -46,7 +47,7 @@ def test_gunicorn_access_log_redacts_tokens_in_urls(tmp_path: Path) -> None:
             try:
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/api/v1/auth/verify-email/?token={SECRET}&lang=en",
-                    headers={"Referer": f"https://mail.example/?token={SECRET}"},
+                    headers={"Referer": f"https://mail.example/?token={SECRET}", "X-Request-ID": "req-plain-3"},
                 )
                 with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
                     assert response.status == 200
@@ -60,6 +61,7 @@ def test_gunicorn_access_log_redacts_tokens_in_urls(tmp_path: Path) -> None:
     # then the request is logged, without the token
     logged = access_log.read_text()
     assert "/api/v1/auth/verify-email/?token=[redacted]&lang=en" in logged
+    assert logged.rstrip().endswith("[req-plain-3]")
     assert SECRET not in logged
 
 
@@ -84,3 +86,50 @@ def test_redaction_keeps_everything_but_secret_values() -> None:
         redact_secrets("/a?refresh_token=x&b=2&password=p#f") == "/a?refresh_token=[redacted]&b=2&password=[redacted]#f"
     )
     assert redact_secrets("token_type=Bearer idempotency key=k") == "token_type=Bearer idempotency key=k"
+
+
+def test_gunicorn_logs_json_lines_with_the_request_id(tmp_path: Path) -> None:
+    # given gunicorn with the production configuration and LOG_FORMAT=json
+    port, access_log = _free_port(), tmp_path / "access.log"
+    env = {**os.environ, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1", "LOG_FORMAT": "json"}
+    env.update({"GUNICORN_ACCESSLOG": str(access_log), "GUNICORN_LOGLEVEL": "info"})
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        str(ROOT / "gunicorn.conf.py"),
+        "vaultcore.tests.pid_app:application",
+    ]
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/v1/auth/confirm-email/?token={SECRET}",
+                    headers={"X-Request-ID": "req-json-7", "User-Agent": "probe/1"},
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                    assert response.status == 200
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    # then every access line is a JSON object in the app's format, with the request id and no token
+    access = [json.loads(line) for line in access_log.read_text().splitlines() if line.strip()]
+    hit = next(line for line in access if line["request_id"] == "req-json-7")
+    assert hit["logger"] == "gunicorn.access" and hit["level"] == "INFO"
+    assert hit["status"] == 200 and hit["method"] == "GET" and hit["user_agent"] == "probe/1"
+    assert hit["path"] == "/api/v1/auth/confirm-email/?token=[redacted]"
+    assert {"time", "message", "trace_id", "duration_ms"} <= hit.keys()
+    assert SECRET not in access_log.read_text()
+    # and gunicorn's own lines (start-up, workers) are JSON too
+    own = [json.loads(line) for line in stderr.decode().splitlines() if line.strip()]
+    assert any("Booting worker" in line["message"] for line in own)
+    assert all(line["logger"] == "gunicorn.error" and "request_id" in line for line in own)

@@ -99,3 +99,41 @@ def test_a_request_id_with_a_trailing_newline_is_replaced(api_client: APIClient)
     response = api_client.get("/healthz", HTTP_X_REQUEST_ID="req-44\n")
     assert response["X-Request-ID"] != "req-44\n"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_4xx_log_lines_carry_the_request_id_and_no_url_secret(api_client: APIClient) -> None:
+    # given JSON logging
+    stream = StringIO()
+    secret = "c2VjcmV0LXRva2Vu.dmFsdWU"
+    try:
+        _configure("json", stream)
+        # when a client asks for a URL that does not exist (Django logs it after the middleware ran)
+        response = api_client.get(f"/api/v1/no-such-thing/?token={secret}", HTTP_X_REQUEST_ID="req-404")
+        # then the warning carries the request id, and the request object is not dumped into it
+        assert response.status_code == 404
+        lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+        warning = next(line for line in lines if line["logger"] == "django.request")
+        assert warning["level"] == "WARNING" and warning["request_id"] == "req-404"
+        assert warning["status_code"] == 404 and "request" not in warning
+        assert secret not in stream.getvalue()
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+
+
+def test_json_lines_have_a_trace_id_field_empty_without_tracing() -> None:
+    stream = StringIO()
+    try:
+        logger = _configure("json", stream)
+        # when a line is logged without tracing, then one with a trace id set by tracing (as
+        # OpenTelemetry's logging instrumentation sets it; "0" when no span is active)
+        logger.info("untraced")
+        logger.info("no span", extra={"otelTraceID": "0"})
+        logger.info("traced", extra={"otelTraceID": "4bf92f3577b34da6a3ce929d0e0e4736"})
+        logger.info("traced directly", extra={"trace_id": "0af7651916cd43dd8448eb211c80319c"})
+        lines = {line["message"]: line for line in map(json.loads, stream.getvalue().splitlines())}
+        assert lines["untraced"]["trace_id"] == "" and lines["no span"]["trace_id"] == ""
+        assert lines["traced"]["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+        assert lines["traced directly"]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+        assert all(line["request_id"] == "-" for line in lines.values())
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
