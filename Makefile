@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format migrate worker beat shell db-stop clean bench bench-smoke bench-compare schemathesis
+.PHONY: help run test lint format migrate worker beat image-check shell db-stop clean bench bench-smoke bench-compare schemathesis
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,11 +50,16 @@ format: $(VENV)/.dev-installed ## apply ruff's fixes and formatting
 migrate: $(VENV)/.runtime-installed ## apply database migrations
 	DEBUG=$${DEBUG:-True} $(PY) manage.py migrate --noinput
 
-worker: $(VENV)/.runtime-installed ## run a Celery worker (needs REDIS_URL)
-	$(VENV)/bin/celery -A vaultcore worker --loglevel=INFO
+# Like `make run`: development (DEBUG on) unless DEBUG is set, so no production secret is needed.
+worker: $(VENV)/.runtime-installed ## run a Celery worker (needs REDIS_URL; DEBUG on unless set, like run)
+	DEBUG=$${DEBUG:-True} $(VENV)/bin/celery -A vaultcore worker --loglevel=INFO
 
-beat: $(VENV)/.runtime-installed ## run Celery beat (needs REDIS_URL)
-	$(VENV)/bin/celery -A vaultcore beat --loglevel=INFO
+beat: $(VENV)/.runtime-installed ## run Celery beat (needs REDIS_URL; DEBUG on unless set, like run)
+	@mkdir -p .vaultcore
+	DEBUG=$${DEBUG:-True} $(VENV)/bin/celery -A vaultcore beat --loglevel=INFO --schedule .vaultcore/celerybeat-schedule
+
+image-check: ## the Docker image's build and runtime steps without Docker: fresh venv, DEBUG off, live checks
+	$(PYTHON) .ci/image_runtime_check.py
 
 shell: $(VENV)/.runtime-installed ## Django shell
 	DEBUG=$${DEBUG:-True} $(PY) manage.py shell
