@@ -1,6 +1,7 @@
 """Production start-up rules: secrets are required, `check --deploy` is clean, the cache is shared."""
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -158,3 +159,44 @@ def test_two_server_processes_share_the_throttle_count_without_redis(tmp_path: P
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM vaultcore_cache WHERE cache_key LIKE %s", [prefix + ":%"])
+
+
+def _required_by_settings() -> set[str]:
+    """The variables production settings stop without: each ``_require("X", ...)`` and each
+    ``"X is not set."`` start-up error in vaultcore/settings.py."""
+    source = (BASE_DIR / "vaultcore" / "settings.py").read_text()
+    return set(re.findall(r'_require\(\s*"(\w+)"', source)) | set(re.findall(r'"(\w+) is not set\.', source))
+
+
+def _readme_section(title: str) -> str:
+    readme = (BASE_DIR / "README.md").read_text()
+    start = readme.index(f"\n## {title}\n")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
+
+
+def test_the_readme_production_steps_list_every_required_variable() -> None:
+    required = _required_by_settings()
+    assert {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "ENCRYPTION_KEYS"} <= required
+    assert {"STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"} <= required
+    production = _readme_section("Production")
+    missing = sorted(name for name in required | {"REDIS_URL"} if f"`{name}`" not in production)
+    assert not missing, f"README's Production section does not list {missing}"
+
+
+def test_production_starts_with_only_the_required_variables() -> None:
+    # given an environment holding nothing but the variables derived from settings
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "vaultcore.settings", "DEBUG": "False"}
+    env.update({name: PRODUCTION_ENV.get(name, "") for name in _required_by_settings()})
+    env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or "postgres://vaultcore@127.0.0.1:5432/vaultcore"
+    assert all(env.values())
+    # when Django starts with the production settings, then nothing else is required
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
