@@ -17,7 +17,13 @@ from rest_framework.exceptions import APIException
 from strawberry.django.views import GraphQLView
 
 from graphql_api.schema import schema
-from vaultcore.errors import DomainError, error_payload
+from vaultcore.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    ServiceUnavailable,
+    error_payload,
+    is_database_unavailable,
+)
 
 logger = logging.getLogger("vaultcore.graphql")
 
@@ -47,7 +53,9 @@ def graphql_errors(error: GraphQLError) -> list[dict[str, Any]]:
         code = "query_too_complex" if _LIMIT_RE.search(error.message) else "graphql_validation_failed"
         return [{"message": error.message, "locations": locations, "extensions": {"code": code, "attr": None}}]
     original = error.original_error if error.original_error is not None else error
-    if not isinstance(original, DomainError | APIException):
+    if is_database_unavailable(original):
+        logger.warning("GraphQL field %s: database unavailable", ".".join(map(str, error.path)))
+    elif not isinstance(original, DomainError | APIException):
         logger.error("GraphQL field %s failed: %s", ".".join(map(str, error.path)), type(original).__name__)
     status, body = error_payload(original)
     # The REST status's class, in the graphql-java/Apollo vocabulary generic clients (and
@@ -64,6 +72,21 @@ def graphql_errors(error: GraphQLError) -> list[dict[str, Any]]:
     ]
 
 
+def retry_after(errors: list[GraphQLError]) -> int | None:
+    """Seconds to wait before retrying, when a field failed because the service was unavailable
+    (the database restarting or failing over, contention): the ``Retry-After`` header."""
+    seconds = [
+        DatabaseUnavailable.retry_after
+        if original is not None and is_database_unavailable(original)
+        else original.retry_after
+        if isinstance(original, ServiceUnavailable)
+        else None
+        for original in (error.original_error for error in errors)
+    ]
+    known = [s for s in seconds if s is not None]
+    return max(known) if known else None
+
+
 class _DocumentTooLarge(Exception):
     pass
 
@@ -74,7 +97,11 @@ class VaultGraphQLView(GraphQLView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
-            return self.run(request=request)
+            response = self.run(request=request)
+            seconds = getattr(request, "_graphql_retry_after", None)
+            if seconds is not None:
+                response["Retry-After"] = str(seconds)
+            return response
         except _DocumentTooLarge:
             body = {"data": None, "errors": [_too_complex(f"The document is larger than {MAX_DOCUMENT_BYTES} bytes.")]}
             return JsonResponse(body)
@@ -98,4 +125,5 @@ class VaultGraphQLView(GraphQLView):
         body: dict[str, Any] = {"data": result.data}
         if result.errors:
             body["errors"] = [item for error in result.errors for item in graphql_errors(error)]
+            request._graphql_retry_after = retry_after(result.errors)  # type: ignore[attr-defined]
         return body

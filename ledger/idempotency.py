@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,7 +40,9 @@ from accounts.models import User
 from ledger.exceptions import IdempotencyKeyInUse, IdempotencyKeyReused
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus
 from vaultcore.db import hot_path_cursor
-from vaultcore.errors import DomainError
+from vaultcore.errors import DomainError, is_database_unavailable
+
+logger = logging.getLogger("ledger.idempotency")
 
 # What may change on a transaction after the operation answered: recorded to answer the same.
 _MUTABLE = ("status", "reference", "posted_at")
@@ -225,6 +228,32 @@ def idempotency_key_release_unmoved(*, row: IdempotencyKey) -> bool:
     return bool(deleted)
 
 
+def _release_after_failure(*, row: IdempotencyKey) -> None:
+    """Release the key of a call that failed unexpectedly, without hiding its error. When the
+    failure was the database connection itself (a restart, a failover, a killed backend), the
+    release runs again on a new connection, so the client's retry with the same key is not
+    refused as in flight. Whatever the call wrote committed whole with its key bound, or not at
+    all: only an unbound key is deleted. If the database is still unreachable, the key is taken
+    over after ``IDEMPOTENCY_LOCK_TIMEOUT`` seconds."""
+    try:
+        idempotency_key_release(row=row)
+        return
+    except Exception as exc:
+        if connection.in_atomic_block or not is_database_unavailable(exc):
+            logger.warning("idempotency key %s not released: %s", row.pk, type(exc).__name__)
+            return
+    connection.close()  # the broken connection; the next statement opens a new one
+    try:
+        idempotency_key_release(row=row)
+    except Exception as exc:
+        logger.warning(
+            "idempotency key %s not released (database unavailable: %s); it can be taken over after %s s",
+            row.pk,
+            type(exc).__name__,
+            settings.IDEMPOTENCY_LOCK_TIMEOUT,
+        )
+
+
 def _recorded(status_code: int) -> bool:
     """Business refusals are answered again like successes; bad input, conflicts and server
     errors are not (the caller fixes the input, or retries)."""
@@ -265,7 +294,7 @@ def idempotent(
             idempotency_key_record(row=row, outcome=_error_outcome(exc))
         raise
     except BaseException:
-        idempotency_key_release(row=row)
+        _release_after_failure(row=row)
         raise
     if row.outcome is None:  # not recorded with the money
         idempotency_key_record(row=row, outcome=outcome_of(done.transactions, done.result))

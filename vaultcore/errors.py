@@ -11,11 +11,15 @@ code that maps them to responses. Nothing here ever echoes a stack trace, SQL or
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
+import psycopg
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import OperationalError
-from django.http import HttpRequest, JsonResponse
+from django.db import Error as DjangoDatabaseError
+from django.db import InterfaceError, InternalError, OperationalError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
 from drf_standardized_errors.handler import ExceptionHandler as BaseExceptionHandler
 from drf_standardized_errors.types import CLIENT_ERROR, SERVER_ERROR, VALIDATION_ERROR, Error, ErrorType
@@ -25,6 +29,10 @@ logger = logging.getLogger("vaultcore.errors")
 
 # SQLSTATEs that mean "try again": deadlock detected, serialization failure.
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+# SQLSTATEs that mean the database is unreachable or going away (the connection is lost, the
+# server shuts down, restarts or is still starting, no connection slot is free) or is a standby
+# after a failover (read-only). Class 08 (connection exceptions) counts too.
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300", "25006"})
 
 
 class DomainError(Exception):
@@ -49,6 +57,17 @@ class ServiceUnavailable(DomainError):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
     default_detail = "The service is busy; nothing was changed. Please retry."
+    # Seconds a client should wait before retrying (the ``Retry-After`` header).
+    retry_after: int = 1
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database connection was lost or refused (a restart, a failover). Whatever the request
+    had started either committed whole or not at all: retried with the same Idempotency-Key it
+    is answered once."""
+
+    default_detail = "The service is temporarily unavailable. Please retry with the same Idempotency-Key."
+    retry_after = 5
 
 
 def error_body(error_type: str, code: str, detail: str, attr: str | None = None) -> dict[str, Any]:
@@ -72,6 +91,37 @@ def _is_retryable_db_error(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database cannot be reached now, not that a statement is wrong:
+    a lost or refused connection (psycopg gives it no SQLSTATE), a server shutting down or
+    starting, no free connection slot, or a read-only standby after a failover."""
+    if not isinstance(exc, DjangoDatabaseError | psycopg.Error):
+        return False
+    cause = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return False
+    if sqlstate is not None:
+        return sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
+    # No SQLSTATE: the connection itself failed (refused, reset, closed under us).
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError) or (
+        isinstance(exc, InternalError) and isinstance(cause, psycopg.errors.ReadOnlySqlTransaction)
+    )
+
+
+def database_unavailable_response(exc: BaseException, request: HttpRequest | None = None) -> JsonResponse:
+    """503 ``service_unavailable`` with ``Retry-After``, for code paths outside DRF views."""
+    error = DatabaseUnavailable()
+    logger.warning(
+        "database unavailable on %s: %s",
+        request.path if request is not None else "-",
+        type(exc.__cause__ or exc).__name__,
+    )
+    response = json_error(error.status_code, error.code, error.detail)
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 class RequestTooLarge(DomainError):
     """The request body is larger than this API accepts."""
 
@@ -91,6 +141,7 @@ class _DomainAPIException(exceptions.APIException):
     def __init__(self, exc: DomainError) -> None:
         self.status_code = exc.status_code
         self.attr = exc.attr
+        self.retry_after = getattr(exc, "retry_after", None)
         super().__init__(detail=exc.detail, code=exc.code)
 
 
@@ -108,6 +159,9 @@ class ExceptionHandler(BaseExceptionHandler):
             # Services retry these; one that still escapes changed nothing (the atomic block
             # rolled back), so the client may safely retry.
             return _DomainAPIException(ServiceUnavailable())
+        if is_database_unavailable(exc):
+            logger.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+            return _DomainAPIException(DatabaseUnavailable())
         return super().convert_known_exceptions(exc)
 
     def convert_unhandled_exceptions(self, exc: Exception) -> exceptions.APIException:
@@ -115,10 +169,18 @@ class ExceptionHandler(BaseExceptionHandler):
             return exceptions.APIException(detail="A server error occurred.", code="server_error")
         return exc
 
+    def report_exception(self, exc: exceptions.APIException, response: Any) -> None:
+        """A 503 (contention, the database restarting or failing over) is an expected, retryable
+        condition, not a bug: it is logged (here and by Django's request log), but not signalled
+        as an unhandled exception to error trackers the way a 500 is."""
+        if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
+            return
+        super().report_exception(exc, response)
+
     def get_headers(self, exc: exceptions.APIException) -> dict[str, str]:
         headers = super().get_headers(exc)
         if exc.status_code == status.HTTP_503_SERVICE_UNAVAILABLE:
-            headers.setdefault("Retry-After", "1")
+            headers.setdefault("Retry-After", str(getattr(exc, "retry_after", None) or 1))
         return headers
 
 
@@ -157,6 +219,17 @@ def error_payload(exc: Exception) -> tuple[int, dict[str, Any]]:
     handler = ExceptionHandler(exc, {"view": None, "args": (), "kwargs": {}, "request": None})  # type: ignore[typeddict-item]
     converted = handler.convert_unhandled_exceptions(handler.convert_known_exceptions(exc))
     return converted.status_code, handler.format_exception(converted)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: Django calls it while handling an exception no view or middleware turned
+    into a response (a middleware's own query, the admin). A lost database answers 503 with
+    ``Retry-After``; anything else Django's 500 (JsonErrorMiddleware gives it the contract's shape
+    outside the admin)."""
+    exc = sys.exc_info()[1]
+    if exc is not None and is_database_unavailable(exc):
+        return database_unavailable_response(exc, request)
+    return defaults.server_error(request)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, get_urlconf, resolve
 from rest_framework import status
 
-from vaultcore.errors import json_error
+from vaultcore.errors import database_unavailable_response, is_database_unavailable, json_error
 from vaultcore.log_context import request_id_var
 
 logger = logging.getLogger("vaultcore.request")
@@ -74,6 +74,9 @@ class JsonErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if is_database_unavailable(exception):
+            # A restart or failover: the client retries (503 with Retry-After), never a 500.
+            return database_unavailable_response(exception, request)
         if request.path.startswith(_HTML_PREFIXES):
             return None
         logger.exception("unhandled error on %s %s", request.method, request.path)

@@ -30,3 +30,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("reset-password/", ResetPasswordPage.as_view(), name="reset-password-page"),
 ]
+
+# Exceptions nothing else turned into a response: a lost database answers 503, not 500.
+handler500 = "vaultcore.errors.server_error"

@@ -10,7 +10,7 @@ from django.test import Client
 
 from accounts.tests.factories import UserFactory
 from graphql_api.tests.conftest import access_for, codes, gql
-from ledger.models import LedgerTransaction
+from ledger.models import IdempotencyKey, LedgerTransaction
 from ledger.tests.factories import funded_wallet
 from wallets.models import Wallet
 
@@ -246,3 +246,41 @@ def test_a_receiving_wallet_of_another_currency_or_unknown_is_refused_on_receive
     alice.refresh_from_db()
     bob_usd.refresh_from_db()
     assert (alice.balance, bob_usd.balance) == (Decimal("50.00"), Decimal("0.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_during_a_mutation_is_service_unavailable_and_safe_to_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given the database connection is killed just as the transfer starts writing (a failover)
+    from ledger.services import transfers
+    from vaultcore.tests.db_faults import terminated_before_first_call
+
+    alice = funded_wallet(amount="50.00")
+    bob = funded_wallet(amount="0")
+    assert alice.user is not None and bob.user is not None
+    monkeypatch.setattr(transfers, "post", terminated_before_first_call(transfers.post))
+    variables = {"w": str(alice.public_id), "a": "5.00", "rw": str(bob.public_id), "k": "gql-lost-1"}
+    client = Client()
+    token = access_for(alice.user)
+    # when
+    response = client.post(
+        "/graphql/",
+        {"query": TRANSFER, "variables": variables},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    # then GraphQL's own error shape, code service_unavailable, with Retry-After; nothing kept
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None and codes(body) == ["service_unavailable"]
+    assert body["errors"][0]["extensions"]["classification"] == "INTERNAL_SERVER_ERROR"
+    assert response["Retry-After"] == "5"
+    assert not IdempotencyKey.objects.filter(key="gql-lost-1").exists()
+    # when retried with the same key, it runs once; again, it is replayed
+    retried = gql(TRANSFER, variables, user=alice.user)
+    replayed = gql(TRANSFER, variables, user=alice.user)
+    assert retried["data"]["transfer"]["amount"] == "5.00"
+    assert replayed["data"]["transfer"]["id"] == retried["data"]["transfer"]["id"]
+    bob.refresh_from_db()
+    assert bob.balance == Decimal("5.00")
