@@ -14,7 +14,10 @@ unless:
 - ``/healthz`` and ``/readyz`` answer 200, ``/admin/login/`` and ``/api/docs/`` answer 200, and
   the static files those pages link (hashed names from the manifest) answer 200;
 - with ``LOG_FORMAT=json`` (as compose sets it) every line the server writes is a JSON object,
-  and the access-log lines carry the request id.
+  and the access-log lines carry the request id;
+- when ``nginx`` is installed: deploy/nginx.conf in front of it (compose's proxy, with the static
+  files copied as compose's ``static`` service copies them) serves the pages, serves the static
+  files itself (pre-compressed, cached for a year) and keeps client connections alive.
 
 Environment: DATABASE_URL (server to create the throwaway database on; default local
 PostgreSQL), REDIS_URL (optional), IMAGE_CHECK_DATABASE_NAME (default ``vaultcore_image_check``),
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import fnmatch
+import http.client
 import json
 import os
 import re
@@ -189,6 +193,81 @@ def fetch(url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]
         return exc.code, exc.read(), dict(exc.headers)
 
 
+NGINX_MAIN = """
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{}}
+http {{
+  include /etc/nginx/mime.types;
+  access_log {work}/nginx-access.log;
+  client_body_temp_path {work}/nginx-body;
+  proxy_temp_path {work}/nginx-proxy;
+  fastcgi_temp_path {work}/nginx-fastcgi;
+  uwsgi_temp_path {work}/nginx-uwsgi;
+  scgi_temp_path {work}/nginx-scgi;
+  include {work}/nginx-site.conf;
+}}
+"""
+
+
+def start_nginx(work: Path, app: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """deploy/nginx.conf as compose runs it: upstream ``web:8000`` is the server started here, the
+    static volume a copy of the collected files (compose's ``static`` service)."""
+    shutil.copytree(app / "staticfiles", work / "srv" / "static")
+    port = free_port()
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    for old, new in (
+        ("server web:8000;", f"server 127.0.0.1:{app_port};"),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("root /srv;", f"root {work / 'srv'};"),
+        # Production terminates TLS in this server: the app sees https (and redirects plain HTTP).
+        ("X-Forwarded-Proto $scheme;", "X-Forwarded-Proto https;"),
+    ):
+        if old not in site:
+            raise SystemExit(f"FAILED: deploy/nginx.conf has no {old!r}")
+        site = site.replace(old, new)
+    (work / "nginx-site.conf").write_text(site)
+    (work / "nginx.conf").write_text(NGINX_MAIN.format(work=work))
+    work.chmod(0o755)  # nginx's workers drop root: they read the static files as another user
+    proc = subprocess.Popen(
+        ["nginx", "-c", str(work / "nginx.conf"), "-p", str(work), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    return proc, port
+
+
+def check_through_nginx(port: int, pages: dict[str, list[str]]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    first_socket = None
+    try:
+        for page, assets in pages.items():
+            conn.request("GET", page)
+            response = conn.getresponse()
+            response.read()
+            check(response.status == 200, f"nginx: {page} answers {response.status}")
+            check(bool(response.getheader("X-Request-ID")), f"nginx: {page} carries the request id nginx sent")
+            first_socket = first_socket or conn.sock
+            for asset in assets:
+                conn.request("GET", asset, headers={"Accept-Encoding": "gzip"})
+                response = conn.getresponse()
+                response.read()
+                served_by_nginx = response.getheader("X-Request-ID") is None
+                check(
+                    response.status == 200 and served_by_nginx,
+                    f"nginx: {asset} answers {response.status} from nginx itself",
+                )
+                check(
+                    "immutable" in (response.getheader("Cache-Control") or ""),
+                    f"nginx: {asset} is cached ({response.getheader('Cache-Control')})",
+                )
+                if asset.endswith((".css", ".js")):
+                    check(response.getheader("Content-Encoding") == "gzip", f"nginx: {asset} sent pre-compressed")
+        check(conn.sock is not None and conn.sock is first_socket, "nginx kept the client connection alive")
+    finally:
+        conn.close()
+
+
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise SystemExit(f"FAILED: {message}")
@@ -271,16 +350,33 @@ def main() -> None:
         check(status == 200, f"/healthz answers {status}")
         status, body, _ = fetch(base + "/readyz", headers)
         check(status == 200, f"/readyz answers {status} {body[:200]!r}")
+        linked: dict[str, list[str]] = {}
         for page in PAGES:
             status, body, _ = fetch(base + page, {**headers, "X-Request-ID": f"image-check{page.replace('/', '-')}"})
             check(status == 200, f"{page} answers {status}")
-            assets = sorted(set(re.findall(rb'(?:href|src)="(/static/[^"]+)"', body)))
+            assets = sorted({a.decode() for a in re.findall(rb'(?:href|src)="(/static/[^"]+)"', body)})
             check(bool(assets), f"{page} links static files ({len(assets)})")
             for asset in assets:
-                status, _, _ = fetch(base + asset.decode(), headers)
-                check(status == 200, f"{asset.decode()} answers {status}")
+                status, _, _ = fetch(base + asset, headers)
+                check(status == 200, f"{asset} answers {status}")
+            linked[page] = assets
         status, _, _ = fetch(base + "/api/v1/no-such-endpoint/", {**headers, "X-Request-ID": "image-check-404"})
         check(status == 404, f"an unknown URL answers {status}")
+        if shutil.which("nginx"):
+            nginx, nginx_port = start_nginx(work, app, port)
+            try:
+                deadline = time.monotonic() + 20
+                while not (work / "nginx.pid").exists():
+                    if nginx.poll() is not None or time.monotonic() > deadline:
+                        raise SystemExit("FAILED: nginx did not start: " + (work / "nginx-error.log").read_text())
+                    time.sleep(0.1)
+                time.sleep(0.3)
+                check_through_nginx(nginx_port, linked)
+            finally:
+                nginx.terminate()
+                nginx.wait(timeout=30)
+        else:
+            print("note: nginx is not installed; deploy/nginx.conf was not exercised", flush=True)
     finally:
         if proc is not None:
             proc.send_signal(signal.SIGTERM)
