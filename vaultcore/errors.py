@@ -17,7 +17,7 @@ from typing import Any
 import psycopg
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import Error as DjangoDatabaseError
-from django.db import InterfaceError, InternalError, OperationalError
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from drf_standardized_errors.formatter import ExceptionFormatter as BaseExceptionFormatter
@@ -104,9 +104,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
     if sqlstate is not None:
         return sqlstate.startswith("08") or sqlstate in UNAVAILABLE_SQLSTATES
     # No SQLSTATE: the connection itself failed (refused, reset, closed under us).
-    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError) or (
-        isinstance(exc, InternalError) and isinstance(cause, psycopg.errors.ReadOnlySqlTransaction)
-    )
+    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
 
 
 def database_unavailable_response(exc: BaseException, request: HttpRequest | None = None) -> JsonResponse:

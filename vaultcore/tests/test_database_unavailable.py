@@ -12,10 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 from django.db import Error, IntegrityError, InterfaceError, InternalError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.test import RequestFactory
 
 from accounts.services import token_pair_issue
 from accounts.tests.factories import UserFactory
-from vaultcore.errors import error_payload, is_database_unavailable
+from vaultcore.errors import error_payload, is_database_unavailable, server_error
 from vaultcore.tests import live_server
 
 
@@ -62,6 +64,27 @@ def test_other_errors_are_not_a_lost_database(exc: Exception, expected: tuple[in
     assert not is_database_unavailable(exc)
     status, body = error_payload(exc)
     assert (status, body["errors"][0]["code"]) == expected
+
+
+def _handler500_response(exc: Exception, request: HttpRequest) -> HttpResponse:
+    """What Django's handler500 answers for ``exc`` (it is called while the exception is handled)."""
+    try:
+        raise exc
+    except Exception:
+        return server_error(request)
+
+
+def test_an_exception_no_view_handled_is_503_when_the_database_is_lost(rf: RequestFactory) -> None:
+    # given exceptions raised outside any view (a middleware's own query), rendered by handler500
+    request = rf.get("/api/v1/wallets/")
+    lost = _django(OperationalError, psycopg.OperationalError("server closed the connection unexpectedly"))
+    broken = _django(IntegrityError, psycopg.errors.UniqueViolation("duplicate key"))
+    # then a lost database is 503 service_unavailable with Retry-After; anything else stays a 500
+    response = _handler500_response(lost, request)
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert json.loads(response.content)["errors"][0]["code"] == "service_unavailable"
+    response = _handler500_response(broken, request)
+    assert response.status_code == 500 and not response.has_header("Retry-After")
 
 
 def _call(
