@@ -8,6 +8,7 @@ instead of ``/opt/venv``), then the final stage's ``CMD`` is started with ``DEBU
 production variables docker-compose.yml passes, after compose's ``migrate`` command. It fails
 unless:
 
+- ``manage.py check --deploy`` is clean with those production variables;
 - the final stage runs as a user other than root, and no step installs requirements-dev.txt
   (pytest is not importable in the environment);
 - the build steps leave no embedded PostgreSQL data (``.vaultcore``) in the image's files;
@@ -328,6 +329,10 @@ def main() -> None:
         }
         print(f"--> {shlex.join(MIGRATE_COMMAND)}", flush=True)
         subprocess.run(MIGRATE_COMMAND, cwd=app, env=runtime, check=True, stdout=subprocess.DEVNULL)
+
+        deploy_check = ["python", "manage.py", "check", "--deploy", "--fail-level", "WARNING"]
+        result = subprocess.run(deploy_check, cwd=app, env=runtime, capture_output=True, text=True)
+        check(result.returncode == 0, f"manage.py check --deploy is clean {result.stderr.strip()[-500:]}")
 
         cmd = final_cmd(stages)
         print(f"--> CMD {shlex.join(cmd)}", flush=True)

@@ -34,8 +34,9 @@ def json_formatter() -> logging.Formatter:
 
 class RequestIdFilter(logging.Filter):
     """Attach ``request_id`` to every record so both log formats can print it: one already on the
-    record (gunicorn's access lines), else the current request's, else the id of the request the
-    record is about (Django logs 4xx/5xx responses after the middleware returned), else ``-``."""
+    record (gunicorn's access lines), else the current request's (or task's: vaultcore.celery),
+    else the id of the request the record is about (Django logs 4xx/5xx responses after the
+    middleware returned), else the id of the Celery task it is about, else ``-``."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         current = getattr(record, "request_id", None)
@@ -43,6 +44,10 @@ class RequestIdFilter(logging.Filter):
             current = request_id_var.get()
         if current == "-":
             current = getattr(getattr(record, "request", None), "request_id", "-")
+        if current == "-" and record.name.startswith("celery."):
+            # Celery's lines about a task outside its run ("received") carry the task in ``data``.
+            data = getattr(record, "data", None)
+            current = str(data.get("id") or "-") if isinstance(data, dict) else "-"
         record.request_id = current
         return True
 

@@ -104,6 +104,9 @@ def test_make_worker_starts_without_production_secrets_and_logs_json() -> None:
                 request_id_var.reset(token)
             done = _wait_for(lines, seen, lambda line: "succeeded" in line and "celery.accumulate" in line)
             assert _json(done)["request_id"] == "req-queued-9"
+            # the worker's "received" line, outside the task's run, carries the task id
+            received = next(_json(line) for line in seen if "received" in line and "celery.accumulate" in line)
+            assert received["request_id"] == received["data"]["id"]  # type: ignore[index]
         assert proc.poll() is None
     # every line Celery wrote is one JSON object in the app's format
     records = [_json(line) for line in seen if line.strip()]
