@@ -121,6 +121,13 @@ def test_a_server_whose_database_is_down_answers_503_with_retry_after(tmp_path: 
     with live_server.running(argv, env, port, tmp_path / "server.log"):
         # when REST, GraphQL and the admin are asked for something that needs the database
         rest = _call(port, "GET", "/api/v1/wallets/", **bearer)
+        login = _call(
+            port,
+            "POST",
+            "/api/v1/auth/token/",
+            json.dumps({"username": "alice", "password": "a-password-0123"}),
+            **{"Content-Type": "application/json"},
+        )
         gql = _call(port, "POST", "/graphql/", graphql, **bearer, **{"Content-Type": "application/json"})
         admin = _call(port, "GET", "/admin/", Cookie="sessionid=abcdefghijklmnopqrstuvwxyz012345")
         healthz = _call(port, "GET", "/healthz")
@@ -129,6 +136,7 @@ def test_a_server_whose_database_is_down_answers_503_with_retry_after(tmp_path: 
     status, headers, body = rest
     assert (status, headers.get("retry-after")) == (503, "5"), body
     assert json.loads(body)["errors"][0]["code"] == "service_unavailable"
+    assert (login[0], login[1].get("retry-after")) == (503, "5"), login[2]
     # GraphQL: its own shape, code service_unavailable, with Retry-After
     status, headers, body = gql
     assert status == 200 and headers.get("retry-after") == "5", body
