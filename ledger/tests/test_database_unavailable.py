@@ -88,3 +88,27 @@ def test_a_connection_lost_while_reading_is_503_not_500(alice: User, monkeypatch
     # test client leaves to the test), the next request is served on a new connection
     connection.close_if_unusable_or_obsolete()
     assert client.get("/api/v1/wallets/").status_code == 200
+
+
+def test_a_key_is_released_even_when_its_call_broke_the_connection_outside_a_transaction(alice: User) -> None:
+    # given an operation whose connection is killed while it reads, outside any atomic block (so
+    # Django keeps the broken connection: the release's first attempt fails on it too)
+    from django.db import OperationalError
+
+    from ledger.idempotency import Outcome, idempotent
+    from vaultcore.tests.db_faults import terminate_current_backend
+
+    def run(row: IdempotencyKey | None) -> Outcome:
+        terminate_current_backend()
+        list(LedgerTransaction.objects.all()[:1])
+        raise AssertionError("unreachable: the read fails")
+
+    # when
+    with pytest.raises(OperationalError):
+        idempotent(user=alice, key="lost-2", operation="transfer", params={"n": 1}, run=run)
+    # then the key was released on a new connection: a retry is not refused as in flight
+    assert not IdempotencyKey.objects.filter(user=alice, key="lost-2").exists()
+    outcome, replayed = idempotent(
+        user=alice, key="lost-2", operation="transfer", params={"n": 1}, run=lambda row: Outcome(transactions=[])
+    )
+    assert (list(outcome.transactions), replayed) == ([], False)
