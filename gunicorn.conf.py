@@ -8,12 +8,19 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import tempfile
 from typing import Any
 
 
 def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
+
+# Metrics in prometheus_client's multiprocess mode: every worker writes its counters to files in
+# this folder and /metrics adds them all up (vaultcore/metrics.py). Set it to an empty folder (a
+# tmpfs volume; Celery workers on the same host may share it); unset, a fresh one is made here.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vaultcore-metrics-")
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 # A request is mostly Python CPU: one process per core, plus one to cover database waits.
@@ -48,6 +55,13 @@ def on_starting(server: Any) -> None:
 
     if server.cfg.preload_app and apps.ready:
         get_resolver().url_patterns  # noqa: B018 - the import is the point
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker ended: drop its live gauges from /metrics (its counters are kept and still summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def pre_fork(server: Any, worker: Any) -> None:

@@ -41,6 +41,7 @@ from ledger.exceptions import IdempotencyKeyInUse, IdempotencyKeyReused
 from ledger.models import IdempotencyKey, LedgerTransaction, TransactionStatus
 from vaultcore.db import hot_path_cursor
 from vaultcore.errors import DomainError, is_database_unavailable
+from vaultcore.metrics import IDEMPOTENT_REPLAYS
 
 logger = logging.getLogger("ledger.idempotency")
 
@@ -180,6 +181,7 @@ def idempotency_key_claim(*, user: User, key: str, operation: str, fingerprint: 
     if row.operation != operation or (row.fingerprint and row.fingerprint != fingerprint):
         raise IdempotencyKeyReused()
     if row.outcome is not None:
+        IDEMPOTENT_REPLAYS.labels(operation).inc()  # a recorded error too (raised again)
         return Claim(row=row, replay=_replayed(row.outcome))
     stale = row.locked_at < now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT)
     if not stale:
@@ -188,6 +190,7 @@ def idempotency_key_claim(*, user: User, key: str, operation: str, fingerprint: 
         # The first call moved money and then died before recording its outcome.
         outcome = outcome_of([row.transaction])
         idempotency_key_record(row=row, outcome=outcome)
+        IDEMPOTENT_REPLAYS.labels(operation).inc()
         return Claim(row=row, replay=_replayed(outcome))
     # The first call died before moving money: take the key over (one winner).
     taken = IdempotencyKey.objects.filter(

@@ -76,6 +76,10 @@ class LedgerTransaction(models.Model):
             ),
             # Webhooks and reconciliation find a transaction by the provider's object id.
             models.Index(fields=["reference"], condition=~Q(reference=""), name="ledger_txn_reference_idx"),
+            # /metrics reads pending deposits/withdrawals by age on every scrape (ledger/metrics.py).
+            models.Index(
+                fields=["type", "created_at"], condition=Q(status="pending"), name="ledger_txn_pending_age_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="ledger_txn_amount_positive"),

@@ -25,6 +25,8 @@ from django.utils import timezone
 
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.registry import UnknownTopic, topic_is_registered, topic_task
+from vaultcore import tracing
+from vaultcore.metrics import OUTBOX_RELAYED
 
 logger = logging.getLogger("outbox")
 
@@ -42,10 +44,14 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], delay: timedelta | No
     payload={"transaction_id": txn.pk})``. ``payload`` is the JSON keyword arguments of the topic's task.
 
     It is handed to its task after commit (never if the transaction rolls back); ``delay`` holds it
-    back that long.
+    back that long. With tracing on, the row also keeps the current trace context, so its task
+    continues the trace of the request that wrote it (vaultcore/tracing.py).
     """
     if not topic_is_registered(topic):
         raise UnknownTopic(f"no handler registered for outbox topic {topic!r}")
+    carrier = tracing.trace_context_carrier()
+    if carrier:
+        payload = {**payload, tracing.TRACE_CARRIER_KEY: carrier}
     now = timezone.now()
     message = OutboxMessage.objects.create(
         topic=topic, payload=payload, created_at=now, next_attempt_at=now + (delay or timedelta(0))
@@ -108,15 +114,20 @@ def outbox_relay(*, ids: Iterable[int] | None = None, limit: int = 100) -> Relay
             task = topic_task(message.topic)
         except (UnknownTopic, ImportError) as exc:
             _record_failure(message, error=_describe(exc), permanent=True, broker=False)
+            OUTBOX_RELAYED.labels(message.topic, "failed").inc()
             report.failed += 1
             continue
         eager = bool(task.app.conf.task_always_eager)
+        kwargs = dict(message.payload)
+        carrier = kwargs.pop(tracing.TRACE_CARRIER_KEY, None)
         try:
-            task.apply_async(kwargs=message.payload, ignore_result=True)
+            with tracing.span(f"outbox.relay {message.topic}", carrier=carrier, outbox_id=message.pk):
+                task.apply_async(kwargs=kwargs, ignore_result=True)
         except Exception as exc:  # a broker error, or (eager) the handler's own error
             failed = _record_failure(message, error=_describe(exc), permanent=False, broker=not eager)
             report.failed += failed
             report.retrying += not failed
+            OUTBOX_RELAYED.labels(message.topic, "failed" if failed else "retrying").inc()
             report.broker_down = report.broker_down or not eager
             logger.warning(
                 "outbox row %s (%s) attempt %d: %s %s",
@@ -131,6 +142,7 @@ def outbox_relay(*, ids: Iterable[int] | None = None, limit: int = 100) -> Relay
         OutboxMessage.objects.filter(pk=message.pk, status=OutboxStatus.PENDING).update(
             status=OutboxStatus.SENT, sent_at=now, last_error="", next_attempt_at=now, updated_at=now
         )
+        OUTBOX_RELAYED.labels(message.topic, "sent").inc()
         report.sent += 1
     return report
 

@@ -9,6 +9,8 @@ import logging
 import re
 from contextvars import ContextVar
 
+from vaultcore.tracing import current_trace_id
+
 # ``name=value`` pairs whose value is a secret, as they appear in query strings and request lines.
 _SECRET_PARAM = re.compile(r"(?i)(?<![\w-])((?:access_|refresh_)?token|refresh|access|password|secret)=[^&\s\"'#]*")
 REDACTED = "[redacted]"
@@ -53,11 +55,11 @@ class RequestIdFilter(logging.Filter):
 
 
 class TraceIdFilter(logging.Filter):
-    """Attach ``trace_id``: the id already on the record (set by tracing when it is on, as
-    ``trace_id`` or OpenTelemetry's logging instrumentation's ``otelTraceID``), else empty."""
+    """Attach ``trace_id``: the id already on the record (``trace_id``, or OpenTelemetry's logging
+    instrumentation's ``otelTraceID``), else the current span's (vaultcore/tracing.py), else empty."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        trace_id = getattr(record, "trace_id", "") or getattr(record, "otelTraceID", "")
+        trace_id = getattr(record, "trace_id", "") or getattr(record, "otelTraceID", "") or current_trace_id()
         record.trace_id = "" if trace_id in ("0", "-") else str(trace_id)
         return True
 

@@ -74,6 +74,8 @@ INSTALLED_APPS = [
 GRAPHQL_INTROSPECTION: bool = env.bool("GRAPHQL_INTROSPECTION", default=DEBUG)
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request by route and status (GET /metrics, vaultcore/metrics.py).
+    "vaultcore.metrics.MetricsMiddleware",
     "vaultcore.middleware.RequestIdMiddleware",
     "vaultcore.middleware.ApiNoStoreMiddleware",
     "vaultcore.middleware.AllowedHostMiddleware",
@@ -159,7 +161,8 @@ DATABASE_CACHE_TABLE = "vaultcore_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backends, counted for /metrics (vaultcore/cache.py).
+            "BACKEND": "vaultcore.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="vaultcore"),
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -168,7 +171,7 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "BACKEND": "vaultcore.cache.DatabaseCache",
             "LOCATION": DATABASE_CACHE_TABLE,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="vaultcore"),
             # Culling drops expired entries first; live counters only beyond this many keys.
@@ -252,7 +255,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 
 # --- Security (driven by env; production-grade defaults whenever DEBUG is off) ----------------
 SECURE_SSL_REDIRECT: bool = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Probes and the Prometheus scrape reach the app over the internal network, in plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS: int = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS: bool = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD: bool = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -356,6 +360,19 @@ LOGGING = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# --- Metrics and tracing ---------------------------------------------------------------------
+# GET /metrics (Prometheus text format) answers only with "Authorization: Bearer <METRICS_TOKEN>"
+# or to a peer address inside METRICS_ALLOWED_IPS (addresses or CIDR networks); otherwise 404.
+# Under gunicorn, PROMETHEUS_MULTIPROC_DIR (gunicorn.conf.py makes one when unset) lets every
+# worker's counters add up.
+METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
+# OpenTelemetry traces (Django, psycopg, Celery, Redis) are exported over OTLP/HTTP when
+# OTEL_EXPORTER_OTLP_ENDPOINT is set (the SDK also reads the other standard OTEL_* variables);
+# unset, nothing is instrumented at all.
+OTEL_EXPORTER_OTLP_ENDPOINT: str = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME: str = env.str("OTEL_SERVICE_NAME", default="vaultcore")
 
 # --- Accounts: tokens, email, throttling ----------------------------------------------------
 PASSWORD_HASHERS = [

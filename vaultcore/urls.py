@@ -1,4 +1,4 @@
-"""Root URLconf: the versioned API, the admin, the schema and the health probes."""
+"""Root URLconf: the versioned API, the admin, the schema, the health probes and /metrics."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -9,6 +9,7 @@ from accounts.urls import auth_urlpatterns
 from ledger.urls import wallet_urlpatterns
 from payments.urls import transaction_urlpatterns
 from vaultcore.health import HealthzApi, ReadyzApi
+from vaultcore.metrics import metrics_view
 
 api_v1 = [
     path("auth/", include(auth_urlpatterns)),
@@ -23,6 +24,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", HealthzApi.as_view(), name="healthz"),
     path("readyz", ReadyzApi.as_view(), name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/v1/", include(api_v1)),
     path("graphql/", include("graphql_api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -29,8 +29,10 @@ from django.db.models import Field, Model
 from ledger.exceptions import IdempotencyKeyInUse
 from ledger.idempotency import outcome_of
 from ledger.models import Direction, IdempotencyKey, LedgerEntry, LedgerTransaction
+from vaultcore import tracing
 from vaultcore.db import hot_path_cursor
 from vaultcore.errors import RETRYABLE_SQLSTATES, ServiceUnavailable
+from vaultcore.metrics import transactions_posted_record
 from wallets.models import Wallet
 
 logger = logging.getLogger("ledger")
@@ -104,8 +106,26 @@ def post(
     re-checks the rest (CHECKs at once, double entry at commit). ``idempotency_key`` is bound to
     the first transaction only while the request still holds its claim (else 409 and the whole
     atomic block rolls back); with ``record_outcome`` the operation's outcome (the transactions
-    as written) is recorded with it, so a replay needs no second write.
+    as written) is recorded with it, so a replay needs no second write. The transactions posted
+    now are counted for /metrics once the transaction commits.
     """
+    with tracing.span("ledger.post", postings=len(postings)):
+        _post(
+            postings=postings, wallets=wallets, now=now, idempotency_key=idempotency_key, record_outcome=record_outcome
+        )
+    transactions_posted_record(
+        (str(p.transaction.type), p.transaction.currency, p.transaction.amount) for p in postings if p.legs
+    )
+
+
+def _post(
+    *,
+    postings: Sequence[Posting],
+    wallets: Sequence[Wallet],
+    now: datetime,
+    idempotency_key: IdempotencyKey | None,
+    record_outcome: bool,
+) -> None:
     by_pk = {wallet.pk: wallet for wallet in wallets}
     entries: list[LedgerEntry] = []
     for posting in postings:

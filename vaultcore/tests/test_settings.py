@@ -111,7 +111,7 @@ def test_without_redis_the_cache_is_the_database_cache_shared_by_all_workers(deb
 
     # then the throttle counters live in the database, not in each process
     assert result.returncode == 0, result.stderr
-    assert "'BACKEND': 'django.core.cache.backends.db.DatabaseCache'" in result.stdout
+    assert "'BACKEND': 'vaultcore.cache.DatabaseCache'" in result.stdout
     assert "'LOCATION': 'vaultcore_cache'" in result.stdout
 
 
