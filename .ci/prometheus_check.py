@@ -1,0 +1,260 @@
+"""Debian's real Prometheus against the live app, with the repo's configuration.
+
+1. ``promtool check rules deploy/prometheus/alerts.yml`` and ``promtool check config`` on the
+   repo's prometheus.yml with only its target and token file replaced (and a short interval).
+2. A throwaway database (migrated, seeded by ``seed_demo``), gunicorn with 2 workers and
+   ``METRICS_TOKEN``, and ``prometheus`` on spare loopback ports.
+3. Through Prometheus's HTTP API: the scrape target is up, the alert rules are loaded, and a
+   transfer made over HTTP moves ``vaultcore_transactions_posted_total{type="transfer"}``.
+
+Environment: DATABASE_URL (server to create the database on; default local PostgreSQL),
+PROMETHEUS_CHECK_DATABASE_NAME, PROMETHEUS (binary, default /usr/bin/prometheus), PROMTOOL.
+Exits non-zero on any failure, printing the server logs.
+"""
+
+# The commands and URLs below are this script's own (loopback servers, Debian's binaries).
+# ruff: noqa: S603, S310
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
+PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
+DEMO_PASSWORD = "vaultcore-demo-password"  # noqa: S105 - seed_demo's public demo password
+TRANSFERS = 'sum(vaultcore_transactions_posted_total{type="transfer"}) or vector(0)'
+
+
+def log(message: str) -> None:
+    print(f"--> {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(*command: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(list(command), cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        if not drop_only:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def app_env(database_url: str, token: str, metrics_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "vaultcore.settings",
+            "DEBUG": "False",
+            "SECRET_KEY": "prometheus-check-" + secrets.token_urlsafe(48),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": database_url,
+            "PAYMENTS_PROVIDER": "sandbox",
+            "ALLOW_SANDBOX_PROVIDER": "True",
+            "THROTTLE_USER_RATE": "off",
+            "THROTTLE_AUTH_RATE": "off",
+            "SECURE_SSL_REDIRECT": "False",
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
+            "ENCRYPTION_KEYS": "pc1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "LOG_LEVEL": "WARNING",
+            "METRICS_TOKEN": token,
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        }
+    )
+    return env
+
+
+def start(command: list[str], env: dict[str, str] | None, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as out:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def http_json(url: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if body is not None else "GET")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def wait_until(what: str, check: Callable[[], Any], procs: list[subprocess.Popen[bytes]], timeout: float = 90) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                raise RuntimeError(f"a server exited ({proc.args!r}, {proc.returncode}) while waiting for {what}")
+        try:
+            last = check()
+            if last:
+                return last
+        except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
+            last = exc
+        time.sleep(0.5)
+    raise RuntimeError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def query(prom: str, expr: str) -> float:
+    answer = http_json(f"{prom}/api/v1/query?{urllib.parse.urlencode({'query': expr})}")
+    assert answer["status"] == "success", answer
+    return float(answer["data"]["result"][0]["value"][1])
+
+
+def scrape_config(app_port: int, token_file: Path) -> str:
+    """The repo's prometheus.yml with only the target, the token file and the intervals changed."""
+    text = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+    replaced = (
+        text.replace('"web:8000"', f'"127.0.0.1:{app_port}"')
+        .replace("/etc/prometheus/metrics_token", str(token_file))
+        .replace("scrape_interval: 15s", "scrape_interval: 1s")
+        .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
+    )
+    assert replaced.count(f"127.0.0.1:{app_port}") == 1 and str(token_file) in replaced, "config layout changed"
+    return replaced
+
+
+def main() -> int:
+    for binary in (PROMETHEUS, PROMTOOL):
+        if not Path(binary).exists():
+            print(f"{binary} is missing: apt-get install -y prometheus", file=sys.stderr)
+            return 1
+    base_url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    name = os.environ.get("PROMETHEUS_CHECK_DATABASE_NAME", "vaultcore_prometheus_check")
+    database_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
+    work = Path(tempfile.mkdtemp(prefix="vaultcore-prometheus-"))
+    token = secrets.token_urlsafe(32)
+    token_file = work / "metrics_token"
+    token_file.write_text(token)
+    metrics_dir = work / "multiproc"
+    metrics_dir.mkdir()
+    app_port, prom_port = free_port(), free_port()
+    config = work / "prometheus.yml"
+    config.write_text(scrape_config(app_port, token_file))
+    shutil.copy(ROOT / "deploy/prometheus/alerts.yml", work / "alerts.yml")
+    app: subprocess.Popen[bytes] | None = None
+    prom: subprocess.Popen[bytes] | None = None
+    ok = False
+    try:
+        log("promtool check rules / check config")
+        print(run(PROMTOOL, "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")), end="")
+        print(run(PROMTOOL, "check", "config", str(config)), end="")
+
+        log(f"database {name}: migrate and seed_demo")
+        recreate_database(base_url, name)
+        env = app_env(database_url, token, metrics_dir)
+        run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
+        run(PY, "manage.py", "seed_demo", "--allow-production", "--json", env=env)
+
+        log(f"gunicorn (2 workers) on 127.0.0.1:{app_port}, prometheus on 127.0.0.1:{prom_port}")
+        app = start(
+            [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "vaultcore.wsgi:application"],
+            {**env, "GUNICORN_BIND": f"127.0.0.1:{app_port}", "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""},
+            work / "gunicorn.log",
+        )
+        app_url, prom_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{prom_port}"
+        wait_until("the app's /healthz", lambda: http_json(f"{app_url}/healthz") is not None, [app])
+        prom = start(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={work / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+            ],
+            None,
+            work / "prometheus.log",
+        )
+
+        def target_up() -> bool:
+            targets = http_json(f"{prom_url}/api/v1/targets")["data"]["activeTargets"]
+            return any(t["labels"]["job"] == "vaultcore" and t["health"] == "up" for t in targets)
+
+        wait_until("the vaultcore scrape target to be up", target_up, [app, prom])
+        log("target up (Bearer token accepted)")
+        rules = http_json(f"{prom_url}/api/v1/rules")["data"]["groups"]
+        loaded = sorted(r["name"] for g in rules for r in g["rules"])
+        assert "LedgerNotVerifiedRecently" in loaded and "PayoutPendingOverAnHour" in loaded, loaded
+        log(f"{len(loaded)} alert rules loaded")
+        wait_until("the business gauges", lambda: query(prom_url, "count(vaultcore_outbox_messages)") >= 1, [app, prom])
+        before = query(prom_url, TRANSFERS)
+
+        log("a transfer over HTTP: alice -> bob, 1.00 USD")
+        access = http_json(f"{app_url}/api/v1/auth/token/", {"username": "alice", "password": DEMO_PASSWORD})["access"]
+        sent = http_json(
+            f"{app_url}/api/v1/transactions/transfer/",
+            {"recipient": "bob", "currency": "USD", "amount": "1.00", "description": "prometheus check"},
+            access,
+        )
+        assert sent["status"] == "posted", sent
+        after = wait_until(
+            "the transfer counter to move", lambda: (v := query(prom_url, TRANSFERS)) > before and v, [app, prom]
+        )
+        log(f"vaultcore_transactions_posted_total{{type=transfer}}: {before:g} -> {after:g}")
+        up = query(prom_url, 'up{job="vaultcore"}')
+        assert up == 1, up
+        ok = True
+        print("prometheus check: 1 passed, 0 failed")
+        return 0
+    finally:
+        stop(prom)
+        stop(app)
+        if not ok:
+            for name_ in ("gunicorn.log", "prometheus.log"):
+                path = work / name_
+                if path.exists():
+                    print(f"----- {name_} -----\n{path.read_text()[-6000:]}", file=sys.stderr)
+        try:
+            recreate_database(base_url, name, drop_only=True)
+        except Exception as exc:
+            print(f"could not drop {name}: {exc}", file=sys.stderr)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
