@@ -34,7 +34,7 @@ logger = logging.getLogger("vaultcore.tracing")
 # The outbox payload key holding the enqueuing request's trace context (stripped before the task).
 TRACE_CARRIER_KEY = "_trace"
 
-_state: dict[str, Any] = {"enabled": False, "provider": None}
+_state: dict[str, Any] = {"enabled": False, "provider": None, "processors": []}
 
 
 def tracing_enabled() -> bool:
@@ -67,7 +67,9 @@ def tracing_configure(*, span_processor: Any = None) -> bool:
 
         # The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS, _TIMEOUT...) itself.
         span_processor = BatchSpanProcessor(OTLPSpanExporter())
-    provider.add_span_processor(span_processor)
+    if span_processor not in _state["processors"]:
+        provider.add_span_processor(span_processor)
+        _state["processors"].append(span_processor)
     DjangoInstrumentor().instrument(tracer_provider=provider)
     CeleryInstrumentor().instrument(tracer_provider=provider)
     RedisInstrumentor().instrument(tracer_provider=provider)
