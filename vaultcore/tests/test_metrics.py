@@ -214,3 +214,23 @@ def test_a_failing_scrape_time_collector_is_reported_not_fatal(monkeypatch: pyte
     # then the others still answer
     assert sample(samples, "vaultcore_scrape_collector_up", collector="broken") == 0
     assert sample(samples, "vaultcore_scrape_collector_up", collector="outbox_backlog") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhook_deliveries_are_counted_by_outcome_after_commit() -> None:
+    # given
+    from django.db import transaction
+
+    from vaultcore.metrics import webhook_delivery_record
+
+    delivered = counter_value("vaultcore_webhook_deliveries", outcome="delivered")
+    failed = counter_value("vaultcore_webhook_deliveries", outcome="failed")
+    # when one attempt commits and another rolls back
+    with transaction.atomic():
+        webhook_delivery_record(outcome="delivered")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        webhook_delivery_record(outcome="failed")
+        raise RuntimeError("rolled back")
+    # then
+    assert counter_value("vaultcore_webhook_deliveries", outcome="delivered") == delivered + 1
+    assert counter_value("vaultcore_webhook_deliveries", outcome="failed") == failed
