@@ -18,7 +18,8 @@ def _int(name: str, default: int) -> int:
 
 # Metrics in prometheus_client's multiprocess mode: every worker writes its counters to files in
 # this folder and /metrics adds them all up (vaultcore/metrics.py). Set it to an empty folder (a
-# tmpfs volume; Celery workers on the same host may share it); unset, a fresh one is made here.
+# tmpfs volume, never shared with another container: files are named by pid); unset, a fresh one
+# is made here.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="vaultcore-metrics-")
 

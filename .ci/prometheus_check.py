@@ -156,6 +156,7 @@ def scrape_config(app_port: int, token_file: Path) -> str:
         .replace("scrape_interval: 15s", "scrape_interval: 1s")
         .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
     )
+    # (The worker job's target stays as it is: no Celery worker runs here, that target is down.)
     assert replaced.count(f"127.0.0.1:{app_port}") == 1 and str(token_file) in replaced, "config layout changed"
     return replaced
 

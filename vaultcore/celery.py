@@ -58,3 +58,17 @@ def _drop_request_id(task: Any = None, **kwargs: Any) -> None:
     token = getattr(getattr(task, "request", None), "vaultcore_request_id_token", None)
     if token is not None:
         request_id_var.reset(token)
+
+
+@signals.worker_init.connect
+def _worker_metrics_serve(**kwargs: Any) -> None:
+    """A worker serves its own counters when ``CELERY_WORKER_METRICS_BIND`` is set (README,
+    "Metrics and tracing")."""
+    from django.conf import settings
+
+    bind: str = settings.CELERY_WORKER_METRICS_BIND
+    if bind:
+        from vaultcore.metrics import worker_metrics_server_start
+
+        host, _, port = bind.rpartition(":")
+        worker_metrics_server_start(host=host or "127.0.0.1", port=int(port))

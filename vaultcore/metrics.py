@@ -5,8 +5,8 @@ Two kinds:
 * **Counters and histograms** that the code bumps as things happen (HTTP requests, database
   queries, cache look-ups, transactions posted, idempotent replays, ...). With
   ``PROMETHEUS_MULTIPROC_DIR`` set (gunicorn.conf.py sets one when missing) every process writes
-  them to files in that folder and ``/metrics`` adds up all processes: each gunicorn worker (and a
-  Celery worker sharing the folder) counts. Business counters are bumped *after commit*
+  them to files in that folder and ``/metrics`` adds up all processes: each gunicorn worker
+  counts. A Celery worker serves its own (``CELERY_WORKER_METRICS_BIND``). Business counters are bumped *after commit*
   (:func:`count_after_commit`), so work that rolled back is never counted.
 * **Gauges read from the database at scrape time**: each app registers a small function that
   runs one aggregated query and yields metric families (``<app>/metrics.py``, registered in its
@@ -26,11 +26,14 @@ import hmac
 import ipaddress
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from functools import cache, partial
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from django.conf import settings
 from django.db import transaction
@@ -185,15 +188,17 @@ class _DatabaseGauges(Collector):
         yield duration
 
 
-def metrics_render() -> bytes:
+def metrics_render(*, database_gauges: bool = True) -> bytes:
     """The exposition text: every process's counters (multiprocess mode) or this process's, plus
-    the scrape-time gauges."""
+    (unless ``database_gauges`` is off: a Celery worker's own endpoint) the scrape-time gauges."""
     if MULTIPROCESS:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         output = generate_latest(registry)
     else:
         output = generate_latest(REGISTRY)
+    if not database_gauges:
+        return output
     gauges = CollectorRegistry(auto_describe=False)
     gauges.register(_DatabaseGauges())
     return output + generate_latest(gauges)
@@ -212,8 +217,11 @@ def _allowed_networks(spec: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ip
 def metrics_access_allowed(request: HttpRequest) -> bool:
     """``Authorization: Bearer <METRICS_TOKEN>`` (compared in constant time), or a client address
     (``REMOTE_ADDR``: the peer, never a forwarded header) inside ``METRICS_ALLOWED_IPS``."""
+    return _access_allowed(request.META.get("HTTP_AUTHORIZATION", ""), request.META.get("REMOTE_ADDR", ""))
+
+
+def _access_allowed(header: str, remote_addr: str) -> bool:
     token: str = settings.METRICS_TOKEN
-    header = request.META.get("HTTP_AUTHORIZATION", "")
     if (
         token
         and header.startswith("Bearer ")
@@ -224,7 +232,7 @@ def metrics_access_allowed(request: HttpRequest) -> bool:
     if not networks:
         return False
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(remote_addr)
     except ValueError:
         return False
     return any(address in network for network in networks)
@@ -238,6 +246,44 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(metrics_render(), content_type=CONTENT_TYPE)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- A Celery worker's own endpoint --------------------------------------------------------------
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def worker_metrics_server_start(*, host: str, port: int) -> WSGIServer:
+    """Serve this Celery worker's counters (its pool processes' too, in multiprocess mode) at
+    ``http://host:port/metrics``, with the same access rules as the web's ``/metrics``.
+
+    Postings made by tasks (a Stripe-settled deposit, a paid payout) are counted in the worker, so
+    Prometheus scrapes it as well; the database gauges come from the web's endpoint only."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        allowed = _access_allowed(environ.get("HTTP_AUTHORIZATION", ""), environ.get("REMOTE_ADDR", ""))
+        if (
+            environ.get("PATH_INFO") != "/metrics"
+            or environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            or not allowed
+        ):
+            start_response("404 Not Found", [("Content-Type", "application/json")])
+            return [_NOT_FOUND]
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store")])
+        return [metrics_render(database_gauges=False)]
+
+    server = make_server(host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="vaultcore-metrics", daemon=True).start()
+    logger.info("worker metrics on http://%s:%d/metrics", host, server.server_port)
+    return server
+
+
+_NOT_FOUND = b'{"type": "client_error", "errors": [{"code": "not_found", "detail": "Not found.", "attr": null}]}'
 
 
 # --- Instrumentation: HTTP middleware, database wrapper, cache backends -------------------------

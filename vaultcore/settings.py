@@ -368,6 +368,10 @@ LOGGING = {
 # worker's counters add up.
 METRICS_TOKEN: str = env.str("METRICS_TOKEN", default="")
 METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=[])
+# A Celery worker serves its own counters (postings made by tasks) at http://<this>/metrics, with
+# the same access rules, when set (e.g. 0.0.0.0:9808); give each worker its own
+# PROMETHEUS_MULTIPROC_DIR so its pool processes count too.
+CELERY_WORKER_METRICS_BIND: str = env.str("CELERY_WORKER_METRICS_BIND", default="")
 # OpenTelemetry traces (Django, psycopg, Celery, Redis) are exported over OTLP/HTTP when
 # OTEL_EXPORTER_OTLP_ENDPOINT is set (the SDK also reads the other standard OTEL_* variables);
 # unset, nothing is instrumented at all.

@@ -234,3 +234,26 @@ def test_webhook_deliveries_are_counted_by_outcome_after_commit() -> None:
     # then
     assert counter_value("vaultcore_webhook_deliveries", outcome="delivered") == delivered + 1
     assert counter_value("vaultcore_webhook_deliveries", outcome="failed") == failed
+
+
+def test_a_celery_worker_serves_its_own_counters_with_the_same_access_rules() -> None:
+    # given a worker's endpoint, and a posting counted in this (worker) process
+    from vaultcore.metrics import TRANSACTIONS_POSTED, worker_metrics_server_start
+
+    TRANSACTIONS_POSTED.labels("deposit", "JPY").inc()
+    server = worker_metrics_server_start(host="127.0.0.1", port=0)
+    port = server.server_port
+    try:
+        # when / then: the token reads the counters, without the database gauges
+        status, body = _get(port, "/metrics", {"Authorization": f"Bearer {TOKEN}"})
+        assert status == 200
+        samples = scraped(body)
+        assert sample(samples, "vaultcore_transactions_posted_total", type="deposit", currency="JPY") >= 1
+        assert "vaultcore_outbox_messages" not in body
+        # anyone else, or another path, gets 404
+        assert _get(port, "/metrics")[0] == 404
+        assert _get(port, "/metrics", {"Authorization": "Bearer nope"})[0] == 404
+        assert _get(port, "/other", {"Authorization": f"Bearer {TOKEN}"})[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,6 +1,6 @@
 """Tracing across processes: a request served by gunicorn and the task a Celery worker runs for
 its outbox row, through a real Redis broker, are one trace; both processes export over real
-OTLP/HTTP to a receiver in this test."""
+OTLP/HTTP to a receiver in this test. The worker's own metrics endpoint is checked on the way."""
 
 from __future__ import annotations
 
@@ -141,10 +141,19 @@ def test_a_request_and_the_task_a_worker_runs_for_its_outbox_row_are_one_trace(t
         )
         redis_argv = [REDIS_SERVER or "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
         worker_argv = [sys.executable, "-m", "celery", "-A", "vaultcore", "worker", "-P", "solo", "-l", "INFO"]
+        # The worker also serves its own counters (its own multiprocess folder, not gunicorn's).
+        worker_metrics_port, worker_metrics_dir = free_port(), tmp_path / "worker-metrics"
+        worker_metrics_dir.mkdir()
+        worker_env = {
+            **env,
+            "CELERY_WORKER_METRICS_BIND": f"127.0.0.1:{worker_metrics_port}",
+            "PROMETHEUS_MULTIPROC_DIR": str(worker_metrics_dir),
+            "METRICS_TOKEN": "worker-metrics-token",
+        }
         web_argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "vaultcore.wsgi:application"]
         with (
             process(redis_argv, env, logs[0]),
-            process(worker_argv, env, logs[2]),
+            process(worker_argv, worker_env, logs[2]),
             process(web_argv, env, logs[1]),
         ):
             wait_for(lambda: answers(web_port), "gunicorn", logs)
@@ -174,3 +183,10 @@ def test_a_request_and_the_task_a_worker_runs_for_its_outbox_row_are_one_trace(t
             assert publish.parent_span_id == relay.span_id
             assert run_span.parent_span_id == publish.span_id
             assert server.service == run_span.service == "vaultcore"
+
+            # and the worker's own endpoint counts the SQL its task ran
+            conn = http.client.HTTPConnection("127.0.0.1", worker_metrics_port, timeout=10)
+            conn.request("GET", "/metrics", headers={"Authorization": "Bearer worker-metrics-token"})
+            response = conn.getresponse()
+            assert response.status == 200
+            assert 'vaultcore_db_queries_total{alias="default",outcome="ok"}' in response.read().decode()
