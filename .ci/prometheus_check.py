@@ -1,7 +1,8 @@
 """Debian's real Prometheus against the live app, with the repo's configuration.
 
-1. ``promtool check rules deploy/prometheus/alerts.yml`` and ``promtool check config`` on the
-   repo's prometheus.yml with only its target and token file replaced (and a short interval).
+1. ``promtool check rules deploy/prometheus/alerts.yml``, ``promtool test rules`` (the alerts'
+   unit tests, alerts_test.yml) and ``promtool check config`` on the repo's prometheus.yml with
+   only its target and token file replaced (and a short interval).
 2. A throwaway database (migrated, seeded by ``seed_demo``), gunicorn with 2 workers and
    ``METRICS_TOKEN``, and ``prometheus`` on spare loopback ports.
 3. Through Prometheus's HTTP API: the scrape target is up, the alert rules are loaded, every
@@ -209,8 +210,9 @@ def main() -> int:
     prom: subprocess.Popen[bytes] | None = None
     ok = False
     try:
-        log("promtool check rules / check config")
+        log("promtool check rules / test rules / check config")
         print(run(PROMTOOL, "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")), end="")
+        print(run(PROMTOOL, "test", "rules", str(ROOT / "deploy/prometheus/alerts_test.yml")), end="")
         print(run(PROMTOOL, "check", "config", str(config)), end="")
 
         log(f"database {name}: migrate and seed_demo")
