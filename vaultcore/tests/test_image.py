@@ -112,6 +112,14 @@ def test_the_monitoring_profile_uses_the_repository_configuration() -> None:
     assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in prometheus["volumes"]
     assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
     assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    # the scrape's bearer token is the app's METRICS_TOKEN; the worker serves its own counters
+    assert {"source": "metrics_token", "target": "/etc/prometheus/metrics_token"} in prometheus["secrets"]
+    assert COMPOSE["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    prometheus_yml = (ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text()
+    assert "credentials_file: /etc/prometheus/metrics_token" in prometheus_yml
+    worker = services["worker"]
+    assert worker["environment"]["CELERY_WORKER_METRICS_BIND"] == "0.0.0.0:9808" and '"worker:9808"' in prometheus_yml
+    assert worker["environment"]["PROMETHEUS_MULTIPROC_DIR"] in worker["tmpfs"]
     # no other service is in a profile: `docker compose up` starts the application
     assert all("profiles" not in service for name, service in services.items() if name not in ("prometheus", "grafana"))
 
