@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "vaultcore.apps.VaultCoreConfig",
     "outbox.apps.OutboxConfig",
     "accounts.apps.AccountsConfig",
+    "events.apps.EventsConfig",
     "wallets.apps.WalletsConfig",
     "ledger.apps.LedgerConfig",
     "payments.apps.PaymentsConfig",
@@ -218,6 +219,11 @@ OUTBOX_MAX_ATTEMPTS: int = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_BROKER_BACKOFF_SECONDS: float = 5.0
 # Sent rows are kept this many days (then deleted hourly); pending and failed rows stay.
 OUTBOX_RETENTION_DAYS: int = env.int("OUTBOX_RETENTION_DAYS", default=7)
+
+# Events (events app): every money or wallet change writes its events in its own transaction.
+# Off only to measure what they cost (bench/ runs transfers with and without): with it off the
+# events API misses those changes for good.
+EVENTS_ENABLED: bool = env.bool("EVENTS_ENABLED", default=True)
 CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "task": "outbox.tasks.outbox_relay",
     "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS),
@@ -510,6 +516,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "TransactionStatusEnum": "ledger.models.TransactionStatus",
     "DirectionEnum": "ledger.models.Direction",
     "WalletStatusEnum": "wallets.models.WalletStatus",
+    "EventTypeEnum": "events.models.EventType",
     # The generic error statuses' enums (vaultcore/openapi.py).
     "ValidationErrorTypeEnum": ["validation_error"],
     "ClientErrorTypeEnum": ["client_error"],

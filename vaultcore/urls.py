@@ -19,6 +19,7 @@ api_v1 = [
     path("transactions/", include(transaction_urlpatterns)),
     path("transactions/", include("ledger.urls")),
     path("payments/", include("payments.urls")),
+    path("events/", include("events.urls")),
 ]
 
 urlpatterns = [

@@ -6,16 +6,21 @@ Balances are never written here: they change only through the ledger's posting f
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Role, User
 from audit.models import AuditAction
 from audit.services import audit_record
+from events.models import EventType
+from events.services import EventDraft, events_record
 from wallets.exceptions import ReasonRequired, UnsupportedCurrency, WalletExists, WalletPermissionDenied
 from wallets.lock_objects import wallet_lock_queryset
 from wallets.models import SystemAccount, Wallet, WalletKind, WalletStatus
 from wallets.money import CurrencyError, validate_currency
+from wallets.serializers import WalletOutputSerializer
 
 
 def currency_validate(*, currency: object) -> str:
@@ -35,9 +40,27 @@ def wallet_create(*, user: User, currency: str) -> Wallet:
         raise WalletExists()
     try:
         with transaction.atomic():
-            return Wallet.objects.create(kind=WalletKind.USER, user=user, currency=currency)
+            wallet = Wallet.objects.create(kind=WalletKind.USER, user=user, currency=currency)
     except IntegrityError as exc:
         raise WalletExists() from exc
+    wallet_event_record(wallet=wallet, type=EventType.WALLET_CREATED)
+    return wallet
+
+
+def wallet_event_record(*, wallet: Wallet, type: EventType) -> None:
+    """Write ``type`` for the owner of user wallet ``wallet`` in the current transaction."""
+    if wallet.kind != WalletKind.USER or wallet.user_id is None or not settings.EVENTS_ENABLED:
+        return
+    events_record(
+        drafts=[
+            EventDraft(
+                user_id=wallet.user_id,
+                type=type,
+                object=dict(WalletOutputSerializer(wallet).data),
+                created_at=timezone.now(),
+            )
+        ]
+    )
 
 
 def system_wallet_get(*, code: SystemAccount, currency: str) -> Wallet:
@@ -69,6 +92,9 @@ def wallet_status_write(*, actor: User | None, wallet: Wallet, status: WalletSta
     before = wallet.status
     wallet.status = status
     wallet.save(update_fields=["status", "updated_at"])
+    wallet_event_record(
+        wallet=wallet, type=EventType.WALLET_FROZEN if status == WalletStatus.FROZEN else EventType.WALLET_UNFROZEN
+    )
     audit_record(
         actor=actor,
         action=AuditAction.WALLET_FREEZE if status == WalletStatus.FROZEN else AuditAction.WALLET_UNFREEZE,

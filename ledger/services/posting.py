@@ -23,9 +23,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
+from django.conf import settings
 from django.db import OperationalError, connection
 from django.db.models import Field, Model
 
+from events.services import event_statement, events_written
+from ledger.event_drafts import posting_event_drafts
 from ledger.exceptions import IdempotencyKeyInUse
 from ledger.idempotency import outcome_of
 from ledger.models import Direction, IdempotencyKey, LedgerEntry, LedgerTransaction
@@ -162,7 +165,18 @@ def _post(
             idempotency_key.pk,
             idempotency_key.locked_at,
         ]
-    sql = _statement(len(new), len(changed), len(entries), len(wallets), idempotency_key is not None)
+    # The events of the change (one per user party) go in the same statement.
+    drafts = posting_event_drafts(postings=postings, locked=by_pk, now=now) if settings.EVENTS_ENABLED else []
+    events = event_statement(drafts) if drafts else None
+    sql = _statement(
+        len(new),
+        len(changed),
+        len(entries),
+        len(wallets),
+        idempotency_key is not None,
+        events.ctes if events else "",
+        events.outbox_id_sql if events else "",
+    )
     params = [
         *_values(new, _TXN, with_pk=False),
         *_values(changed, _TXN, with_pk=True),
@@ -170,9 +184,13 @@ def _post(
         *_values(wallets, _WALLET, with_pk=True),
         *key_params,
     ]
+    if events is not None:
+        params += events.params
     with hot_path_cursor() as cursor:
         cursor.execute(sql, params)
-        keys_bound, ids, public_ids = cursor.fetchone()
+        keys_bound, ids, public_ids, *outbox_id = cursor.fetchone()
+    if events is not None:
+        events_written(outbox_id=outbox_id[0])
     for pk, public_id in zip(ids or (), public_ids or (), strict=True):
         txn = next(t for t in new if t.public_id == public_id)
         txn.pk = pk
@@ -254,8 +272,11 @@ def _update(model: type[Model], alias: str, count: int, returning: str = "") -> 
 
 
 @functools.cache
-def _statement(n_new: int, n_changed: int, n_entries: int, n_wallets: int, with_key: bool) -> str:
-    """The one statement of a posting of this shape (cached: few shapes, prepared per connection)."""
+def _statement(
+    n_new: int, n_changed: int, n_entries: int, n_wallets: int, with_key: bool, event_ctes: str, event_select: str
+) -> str:
+    """The one statement of a posting of this shape (cached: few shapes, prepared per connection),
+    with the events' CTEs and the id of their dispatch row when there are events."""
     parts: list[str] = []
     txn_table = _q(_TXN._meta.db_table)
     txn_fields = _columns(_TXN)
@@ -294,5 +315,9 @@ def _statement(n_new: int, n_changed: int, n_entries: int, n_wallets: int, with_
         )
     key_count = "(SELECT count(*) FROM idempotency)" if with_key else "0"
     new_ids = "ARRAY(SELECT id FROM txn ORDER BY id), ARRAY(SELECT public_id FROM txn ORDER BY id)"
+    if event_ctes:
+        parts.append(event_ctes)
     select = f"SELECT {key_count}, {new_ids if n_new else 'NULL, NULL'}"
+    if event_select:
+        select += f", {event_select}"
     return "WITH " + ", ".join(parts) + " " + select

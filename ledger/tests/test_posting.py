@@ -155,7 +155,7 @@ def test_every_money_flow_writes_through_post(settings: Any) -> None:
 @pytest.mark.parametrize("model", [LedgerTransaction, LedgerEntry, Wallet])
 def test_post_writes_every_column_of_the_models(model: type[Model]) -> None:
     # given the statement of a posting that inserts, changes, and writes entries and wallets
-    sql = posting._statement(1, 1, 2, 2, True).replace('"', "")
+    sql = posting._statement(1, 1, 2, 2, True, "", "").replace('"', "")
     # then every concrete column (but the pk) is written: a new field needs no hand-kept list
     for field in model._meta.concrete_fields:
         if field.primary_key:
