@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "wallets.apps.WalletsConfig",
     "ledger.apps.LedgerConfig",
     "payments.apps.PaymentsConfig",
+    "webhooks.apps.WebhooksConfig",
     "graphql_api.apps.GraphqlApiConfig",
 ]
 
@@ -222,8 +223,18 @@ OUTBOX_RETENTION_DAYS: int = env.int("OUTBOX_RETENTION_DAYS", default=7)
 
 # Events (events app): every money or wallet change writes its events in its own transaction.
 # Off only to measure what they cost (bench/ runs transfers with and without): with it off the
-# events API misses those changes for good.
+# events API and webhooks miss those changes for good.
 EVENTS_ENABLED: bool = env.bool("EVENTS_ENABLED", default=True)
+
+# Webhooks (webhooks app). Endpoint URLs must resolve to public addresses only; these CIDRs are
+# exempt (tests and development: 127.0.0.0/8), nothing else.
+WEBHOOK_ALLOWED_PRIVATE_NETWORKS: list[str] = env.list("WEBHOOK_ALLOWED_PRIVATE_NETWORKS", default=[])
+WEBHOOK_TIMEOUT_SECONDS: float = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+WEBHOOK_MAX_ENDPOINTS_PER_USER: int = 10
+# Deliveries have their own queue: a worker (or several) runs `celery -A vaultcore worker -Q
+# webhooks`, so slow endpoints never hold up emails, payouts or provider events; each endpoint
+# also has at most one delivery in flight (webhooks/services.py).
+CELERY_TASK_ROUTES = {"webhooks.tasks.webhook_deliver": {"queue": "webhooks"}}
 CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "task": "outbox.tasks.outbox_relay",
     "schedule": float(OUTBOX_RELAY_INTERVAL_SECONDS),
@@ -517,6 +528,7 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "DirectionEnum": "ledger.models.Direction",
     "WalletStatusEnum": "wallets.models.WalletStatus",
     "EventTypeEnum": "events.models.EventType",
+    "WebhookEndpointStatusEnum": "webhooks.models.EndpointStatus",
     # The generic error statuses' enums (vaultcore/openapi.py).
     "ValidationErrorTypeEnum": ["validation_error"],
     "ClientErrorTypeEnum": ["client_error"],

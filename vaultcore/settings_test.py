@@ -16,6 +16,7 @@ os.environ.setdefault("CACHE_KEY_PREFIX", "vaultcore-test")
 # their own secret (payments/tests/conftest.py).
 os.environ.setdefault("ENCRYPTION_KEYS", "test1:dmF1bHRjb3JlLXRlc3Qtb25seS1hZXMta2V5LTAwMDE=")
 os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_vaultcore_tests_only")
+os.environ.setdefault("WEBHOOK_ALLOWED_PRIVATE_NETWORKS", "127.0.0.0/8")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_vaultcore_settings_test_only")
 
 from vaultcore.settings import *  # noqa: F403

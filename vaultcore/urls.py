@@ -20,6 +20,7 @@ api_v1 = [
     path("transactions/", include("ledger.urls")),
     path("payments/", include("payments.urls")),
     path("events/", include("events.urls")),
+    path("webhooks/", include("webhooks.urls")),
 ]
 
 urlpatterns = [

@@ -60,7 +60,7 @@ def test_rotation_interrupted_halfway_resumes_and_old_key_can_then_be_removed(se
     # then: only the remaining rows were touched
     assert report.rows == 3
     assert report.values == 12
-    assert report.remaining == {"payments.BankAccount": 0}
+    assert report.remaining == {"payments.BankAccount": 0, "webhooks.WebhookEndpoint": 0}
     assert _key_ids() == {"new"}
 
     # when: the old key is removed from the ring
@@ -115,7 +115,7 @@ def test_command_dry_run_counts_and_changes_nothing(settings: SettingsWrapper) -
     # then
     result = json.loads(out.getvalue())
     assert result["dry_run"] is True
-    assert result["remaining"] == {"payments.BankAccount": 3}
+    assert result["remaining"] == {"payments.BankAccount": 3, "webhooks.WebhookEndpoint": 0}
     assert result["key_id"] == "new"
     assert _key_ids() == {"old"}
 
