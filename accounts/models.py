@@ -53,6 +53,14 @@ ROLE_ADMIN_PERMISSIONS: dict[str, frozenset[str]] = {
         "payments.view_bankaccount",
         "payments.view_stripeevent",
         "outbox.view_outboxmessage",
+        # Platform webhook endpoints (every user's events) and the deliveries log.
+        "webhooks.view_webhookendpoint",
+        "webhooks.add_webhookendpoint",
+        "webhooks.change_webhookendpoint",
+        "webhooks.delete_webhookendpoint",
+        "webhooks.view_webhookdelivery",
+        "webhooks.view_webhookattempt",
+        "webhooks.change_webhookdelivery",
     },
 }
 
