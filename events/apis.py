@@ -22,12 +22,18 @@ def _user(request: Request) -> User:
     return user
 
 
+class NewestFirstPagination(LimitCursorPagination):
+    """A user's events by their sequence (the cursor's position is a sequence number)."""
+
+    ordering = "-sequence"
+
+
 class OldestFirstPagination(LimitCursorPagination):
-    ordering = "id"
+    ordering = "sequence"
 
 
 class EventListApi(APIView):
-    pagination_class = LimitCursorPagination
+    pagination_class = NewestFirstPagination
 
     @extend_schema(
         operation_id="events_list",

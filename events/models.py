@@ -33,7 +33,9 @@ class EventType(models.TextChoices):
 
 
 class Event(models.Model):
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # The public id is the key, and a user's events are read by (user, sequence): two indexes
+    # to maintain per event on the money path, no more.
+    public_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=64, choices=EventType.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     sequence = models.BigIntegerField(help_text="The user's events counted 1, 2, 3, ... in commit order")
@@ -41,12 +43,11 @@ class Event(models.Model):
     created_at = models.DateTimeField()
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["user", "sequence"], name="events_event_user_sequence_uniq"),
             models.CheckConstraint(condition=models.Q(sequence__gt=0), name="events_event_sequence_positive"),
         ]
-        indexes = [models.Index(fields=["user", "id"], name="events_event_user_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.event_id} {self.type} #{self.sequence}"

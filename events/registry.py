@@ -1,6 +1,7 @@
 """Who wants events delivered: the webhooks app registers, in its ``AppConfig.ready``, the SQL
 condition under which an event batch needs its dispatch row (an enabled endpoint that may want
-it), so events sits below webhooks and imports nothing of it.
+it), so events sits below webhooks and imports nothing of it. The condition is evaluated in the
+statement that writes the events (no extra round trip, no stale answer).
 
 The condition may name ``ev_in.user_id`` (the users of the batch) and takes no parameters.
 """

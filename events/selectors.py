@@ -16,8 +16,8 @@ def event_list(*, user: User, type: str | None = None, after_sequence: int | Non
     if type:
         qs = qs.filter(type=type)
     if after_sequence is not None:
-        return qs.filter(sequence__gt=after_sequence).order_by("id")
-    return qs.order_by("-id")
+        return qs.filter(sequence__gt=after_sequence).order_by("sequence")
+    return qs.order_by("-sequence")
 
 
 def event_public_id(event_id: str) -> uuid.UUID | None:
@@ -35,4 +35,4 @@ def event_get(*, user: User, event_id: str) -> Event | None:
     public_id = event_public_id(event_id)
     if public_id is None:
         return None
-    return Event.objects.filter(user=user, public_id=public_id).first()
+    return Event.objects.filter(user=user, pk=public_id).first()

@@ -1,11 +1,13 @@
 """Writes of events: a batch of event drafts becomes, in ONE statement, the users' counter
-updates, the event rows and (when an endpoint may want them) the outbox row that dispatches
-them to webhooks after commit.
+updates and the event rows; when an enabled consumer may want the batch, its dispatch outbox
+row follows in the same transaction.
 
 Callers render ``data`` themselves (the ledger renders its transactions, wallets its wallets),
 so this app imports nothing above it. The statement is either run on its own
 (:func:`events_record`) or appended to the posting statement (``ledger.services.posting``),
-which then writes money and events in a single round trip.
+which then writes money and events in a single round trip. Its text does not depend on the
+number of events (they travel as one JSON parameter) and stays short, so the driver caches
+its parsing and the server its plan.
 
 Keeps: a user's ``sequence`` is gap-free and strictly increasing in commit order. Each user's
 counter row is updated (row-locked until commit) in ascending user id order, so two
@@ -17,19 +19,17 @@ from __future__ import annotations
 import functools
 import json
 import uuid
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Field, Model
+from django.db.models import Model
 
 from events.models import Event, EventCounter
 from events.registry import DISPATCH_TOPIC, dispatch_interest_sql
-from outbox.models import OutboxMessage, OutboxStatus
-from outbox.services import outbox_relay_on_commit
+from outbox.services import outbox_enqueue
 from vaultcore.db import hot_path_cursor
 
 
@@ -46,41 +46,28 @@ class EventDraft:
 
 @dataclass(frozen=True)
 class EventStatement:
-    """The CTEs writing a batch (to put after ``WITH``), their parameters, and the expression
-    that yields the dispatch outbox row's id (NULL when none was needed)."""
+    """The CTEs writing a batch (to put after ``WITH``), their parameters, and the boolean
+    expression telling whether the batch needs its dispatch row (to add to the ``SELECT``)."""
 
+    drafts: Sequence[EventDraft]
     ctes: str
     params: list[Any]
-    outbox_id_sql: str = "(SELECT id FROM ev_outbox)"
-
-
-def _q(name: str | None) -> str:
-    assert name is not None
-    return connection.ops.quote_name(name)
-
-
-def _outbox_fields() -> list[Field[Any, Any]]:
-    return [f for f in OutboxMessage._meta.concrete_fields if not f.primary_key]
+    dispatch_sql: str
 
 
 def _table(model: type[Model]) -> str:
-    return _q(model._meta.db_table)
+    return connection.ops.quote_name(model._meta.db_table)
 
 
 @functools.cache
-def _ctes(n_events: int, n_users: int, interest: str) -> str:
-    """The CTEs for ``n_events`` events of ``n_users`` users (cached per shape)."""
-    event_row = "(%s::integer, %s::bigint, %s::uuid, %s::varchar, %s::jsonb, %s::timestamptz)"
-    counter_row = "(%s::bigint, %s::bigint)"
-    outbox_fields = _outbox_fields()
-    outbox_names = ", ".join(_q(f.column) for f in outbox_fields)
-    outbox_values = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in outbox_fields)
-    counter, event, outbox = _table(EventCounter), _table(Event), _table(OutboxMessage)
-    events_in = ", ".join([event_row] * n_events)
-    counters_in = ", ".join([counter_row] * n_users)
-    # Identifiers and the registered condition only: every value is a parameter.
+def _ctes() -> str:
+    """The CTEs of any batch: ``ev_in`` (the drafts), ``ev_seq`` (counters), ``ev_rows``."""
+    counter, event = _table(EventCounter), _table(Event)
+    columns = "pos int, user_id bigint, public_id uuid, type varchar, data jsonb, created_at timestamptz"
+    # Identifiers only: every value is the one parameter.
     sequences = (
-        f"INSERT INTO {counter} AS c (user_id, last_sequence) VALUES {counters_in} ON CONFLICT (user_id) "  # noqa: S608
+        f"INSERT INTO {counter} AS c (user_id, last_sequence) SELECT user_id, count(*) FROM ev_in "  # noqa: S608
+        "GROUP BY user_id ORDER BY user_id ON CONFLICT (user_id) "
         "DO UPDATE SET last_sequence = c.last_sequence + EXCLUDED.last_sequence RETURNING c.user_id, c.last_sequence"
     )
     rows = (
@@ -88,42 +75,36 @@ def _ctes(n_events: int, n_users: int, interest: str) -> str:
         "SELECT v.public_id, v.type, v.user_id, s.last_sequence - v.k + v.n, v.data, v.created_at "
         "FROM (SELECT ev_in.*, row_number() OVER (PARTITION BY user_id ORDER BY pos) AS n, "
         "count(*) OVER (PARTITION BY user_id) AS k FROM ev_in) AS v "
-        "JOIN ev_seq AS s ON s.user_id = v.user_id ORDER BY v.pos RETURNING id"
+        "JOIN ev_seq AS s ON s.user_id = v.user_id ORDER BY v.pos"
     )
-    dispatch = f"INSERT INTO {outbox} ({outbox_names}) SELECT {outbox_values} WHERE {interest} RETURNING id"
-    return (
-        f"ev_in (pos, user_id, public_id, type, data, created_at) AS (VALUES {events_in}), "
-        f"ev_seq AS ({sequences}), ev_rows AS ({rows}), ev_outbox AS ({dispatch})"
-    )
+    drafts = f"SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({columns})"  # noqa: S608
+    return f"ev_in AS ({drafts}), ev_seq AS ({sequences}), ev_rows AS ({rows})"
 
 
 def event_statement(drafts: Sequence[EventDraft]) -> EventStatement:
     """The statement part writing ``drafts`` (at least one)."""
     assert drafts, "an event statement needs at least one event"
-    counts = Counter(d.user_id for d in drafts)
-    params: list[Any] = []
-    for position, draft in enumerate(drafts):
-        params += [position, draft.user_id, draft.public_id, draft.type, json.dumps({"object": draft.object})]
-        params.append(draft.created_at)
-    for user_id in sorted(counts):  # the global order of counter row locks
-        params += [user_id, counts[user_id]]
-    now = drafts[0].created_at
-    message = OutboxMessage(
-        topic=DISPATCH_TOPIC,
-        payload={"event_ids": [str(d.public_id) for d in drafts]},
-        status=OutboxStatus.PENDING,
-        created_at=now,
-        next_attempt_at=now,
-        updated_at=now,
+    batch = [
+        {
+            "pos": position,
+            "user_id": draft.user_id,
+            "public_id": str(draft.public_id),
+            "type": draft.type,
+            "data": {"object": draft.object},
+            "created_at": draft.created_at.isoformat(),
+        }
+        for position, draft in enumerate(drafts)
+    ]
+    return EventStatement(
+        drafts=drafts, ctes=_ctes(), params=[json.dumps(batch)], dispatch_sql=f"({dispatch_interest_sql()})"
     )
-    params += [f.get_db_prep_save(getattr(message, f.attname), connection) for f in _outbox_fields()]
-    return EventStatement(ctes=_ctes(len(drafts), len(counts), dispatch_interest_sql()), params=params)
 
 
-def events_written(*, outbox_id: int | None) -> None:
-    """After the statement ran: the dispatch row (if any) is relayed once the transaction commits."""
-    if outbox_id is not None:
-        outbox_relay_on_commit(outbox_id)
+def events_written(statement: EventStatement, *, dispatch: bool) -> None:
+    """After the statement ran, in its transaction: the batch's dispatch row when it needs one
+    (relayed right after commit, like every outbox row)."""
+    if dispatch:
+        outbox_enqueue(topic=DISPATCH_TOPIC, payload={"event_ids": [str(d.public_id) for d in statement.drafts]})
 
 
 def events_record(*, drafts: Sequence[EventDraft]) -> None:
@@ -133,6 +114,6 @@ def events_record(*, drafts: Sequence[EventDraft]) -> None:
     assert transaction.get_connection().in_atomic_block, "events are written inside their change's transaction"
     statement = event_statement(drafts)
     with hot_path_cursor() as cursor:
-        cursor.execute(f"WITH {statement.ctes} SELECT {statement.outbox_id_sql}", statement.params)
-        (outbox_id,) = cursor.fetchone()
-    events_written(outbox_id=outbox_id)
+        cursor.execute(f"WITH {statement.ctes} SELECT {statement.dispatch_sql}", statement.params)
+        (dispatch,) = cursor.fetchone()
+    events_written(statement, dispatch=dispatch)

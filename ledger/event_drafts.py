@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from events.models import EventType
 from events.services import EventDraft
@@ -60,19 +60,24 @@ def posting_event_drafts(
         event_type = _event_type(txn, new=txn.pk is None)
         if event_type is None:
             continue
-        seen: set[int] = set()
+        rendered: dict[str, Any] | None = None
         for field in ("debit_wallet", "credit_wallet"):
             wallet = _wallet(txn, field, locked)
-            if wallet.kind != WalletKind.USER or wallet.user_id is None or wallet.user_id in seen:
+            if wallet.kind != WalletKind.USER or wallet.user_id is None:
                 continue
-            seen.add(wallet.user_id)
+            if rendered is not None and wallet.user_id == drafts[-1].user_id:
+                continue  # both sides of one user's transaction: one event
             context["user"] = SimpleNamespace(pk=wallet.user_id)
-            drafts.append(
-                EventDraft(
-                    user_id=wallet.user_id,
-                    type=event_type,
-                    object=serializer.to_representation(txn),
-                    created_at=now,
-                )
-            )
+            if rendered is None:
+                rendered = serializer.to_representation(txn)
+                view = rendered
+            else:
+                # The other party: only the fields that depend on who looks differ.
+                view = {
+                    **rendered,
+                    "direction": str(serializer.get_direction(txn)),
+                    "balance_after": serializer.get_balance_after(txn),
+                    "counterparty": serializer.get_counterparty(txn),
+                }
+            drafts.append(EventDraft(user_id=wallet.user_id, type=event_type, object=view, created_at=now))
     return drafts

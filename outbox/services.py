@@ -61,12 +61,6 @@ def outbox_enqueue(*, topic: str, payload: dict[str, Any], delay: timedelta | No
     return message
 
 
-def outbox_relay_on_commit(pk: int) -> None:
-    """Relay row ``pk`` (written in the current transaction by other means than
-    :func:`outbox_enqueue`, e.g. inside a bigger statement) right after commit, like an enqueued row."""
-    transaction.on_commit(partial(_relay_after_commit, pk))
-
-
 def _relay_after_commit(pk: int) -> None:
     """Try the row just committed; never fails the (already committed) request."""
     global _broker_down_until

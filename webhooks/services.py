@@ -136,7 +136,7 @@ def events_dispatch(*, event_ids: Iterable[str]) -> int:
     """Create the deliveries of these events (by public id) to every enabled endpoint that wants
     them, and schedule their first attempts; returns how many were created. Idempotent: a
     (endpoint, event) pair is delivered once, however often this runs."""
-    events = list(Event.objects.filter(public_id__in=list(event_ids)).order_by("id"))
+    events = list(Event.objects.filter(pk__in=list(event_ids)).order_by("user_id", "sequence"))
     if not events:
         return 0
     user_ids = {event.user_id for event in events}

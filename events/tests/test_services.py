@@ -44,6 +44,7 @@ def test_a_transfer_writes_one_event_per_party_as_each_sees_it() -> None:
     # then
     to_sender = Event.objects.get(user=sender.user, type="transaction.posted", data__object__id=str(txn.public_id))
     to_recipient = Event.objects.get(user=recipient.user)
+    assert Event.objects.get(pk=to_recipient.public_id) == to_recipient
     assert to_recipient.type == "transaction.posted" and to_recipient.sequence == 1
     # data.object is exactly the REST representation of that user
     txn = LedgerTransaction.objects.get(pk=txn.pk)
@@ -188,12 +189,12 @@ def test_events_record_numbers_several_events_of_one_user_in_order() -> None:
         ]
     )
     # then
-    rows = list(Event.objects.order_by("id").values_list("user_id", "sequence", "data"))
+    rows = list(Event.objects.order_by("user_id", "sequence").values_list("user_id", "sequence", "data"))
     assert rows == [
         (first.pk, 1, {"object": {}}),
-        (second.pk, 1, {"object": {"n": 1}}),
         (first.pk, 2, {"object": {"n": 2}}),
         (first.pk, 3, {"object": {"n": 3}}),
+        (second.pk, 1, {"object": {"n": 1}}),
     ]
 
 

@@ -175,7 +175,7 @@ def _post(
         len(wallets),
         idempotency_key is not None,
         events.ctes if events else "",
-        events.outbox_id_sql if events else "",
+        events.dispatch_sql if events else "",
     )
     params = [
         *_values(new, _TXN, with_pk=False),
@@ -188,9 +188,9 @@ def _post(
         params += events.params
     with hot_path_cursor() as cursor:
         cursor.execute(sql, params)
-        keys_bound, ids, public_ids, *outbox_id = cursor.fetchone()
+        keys_bound, ids, public_ids, *dispatch = cursor.fetchone()
     if events is not None:
-        events_written(outbox_id=outbox_id[0])
+        events_written(events, dispatch=dispatch[0])
     for pk, public_id in zip(ids or (), public_ids or (), strict=True):
         txn = next(t for t in new if t.public_id == public_id)
         txn.pk = pk
@@ -276,7 +276,7 @@ def _statement(
     n_new: int, n_changed: int, n_entries: int, n_wallets: int, with_key: bool, event_ctes: str, event_select: str
 ) -> str:
     """The one statement of a posting of this shape (cached: few shapes, prepared per connection),
-    with the events' CTEs and the id of their dispatch row when there are events."""
+    with the events' CTEs and whether they need a dispatch row when there are events."""
     parts: list[str] = []
     txn_table = _q(_TXN._meta.db_table)
     txn_fields = _columns(_TXN)
