@@ -184,12 +184,13 @@ def post_checked(target: Target, *, body: bytes, headers: dict[str, str], timeou
 
 
 def _describe(exc: Exception) -> str:
+    # NewConnectionError is a kind of ConnectTimeoutError in urllib3: test it first.
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection refused or unreachable"
     if isinstance(exc, urllib3.exceptions.TimeoutError):
         return "timeout"
     if isinstance(exc, urllib3.exceptions.SSLError):
         return "TLS error"
-    if isinstance(exc, urllib3.exceptions.NewConnectionError):
-        return "connection refused or unreachable"
     return f"network error ({type(exc).__name__})"
 
 

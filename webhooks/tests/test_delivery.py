@@ -237,6 +237,23 @@ def test_a_timeout_and_a_redirect_are_failures_and_redirects_are_not_followed(re
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
 
 
+def test_a_refused_connection_is_a_failed_attempt(receiver: Receiver) -> None:
+    # given an endpoint where nothing listens
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    alice = funded_wallet(amount="50.00").user
+    bob = funded_wallet(amount="0").user
+    assert alice is not None and bob is not None
+    endpoint(user=bob, url=f"http://127.0.0.1:{port}/nobody")
+    # when an event is delivered
+    pay(alice, bob)
+    # then the attempt failed with the reason, and a retry is scheduled
+    attempt = WebhookAttempt.objects.get()
+    assert (attempt.succeeded, attempt.status_code, attempt.error) == (False, None, "connection refused or unreachable")
+    assert WebhookDelivery.objects.get().next_attempt_at is not None
+
+
 def test_a_response_body_is_kept_to_one_kilobyte(receiver: Receiver) -> None:
     alice = funded_wallet(amount="50.00").user
     bob = funded_wallet(amount="0").user
