@@ -51,8 +51,8 @@ migrate: $(VENV)/.runtime-installed ## apply database migrations
 	DEBUG=$${DEBUG:-True} $(PY) manage.py migrate --noinput
 
 # Like `make run`: development (DEBUG on) unless DEBUG is set, so no production secret is needed.
-worker: $(VENV)/.runtime-installed ## run a Celery worker (needs REDIS_URL; DEBUG on unless set, like run)
-	DEBUG=$${DEBUG:-True} $(VENV)/bin/celery -A vaultcore worker --loglevel=INFO
+worker: $(VENV)/.runtime-installed ## run a Celery worker for the default and webhooks queues (needs REDIS_URL; DEBUG on unless set)
+	DEBUG=$${DEBUG:-True} $(VENV)/bin/celery -A vaultcore worker -Q celery,webhooks --loglevel=INFO
 
 beat: $(VENV)/.runtime-installed ## run Celery beat (needs REDIS_URL; DEBUG on unless set, like run)
 	@mkdir -p .vaultcore
