@@ -239,7 +239,11 @@ def delivery_attempt(*, delivery_id: int, attempt: int | None = None) -> Webhook
         return None
     if delivery is None:
         return None
-    result = _send(delivery, now=now)  # no transaction open: network only
+    try:
+        result = _send(delivery, now=now)  # no transaction open: network only
+    except Exception as exc:  # a bug must not leave the delivery leased and never retried
+        logger.exception("webhook delivery %s: attempt failed inside the sender", delivery.pk)
+        result = SendResult(status_code=None, body="", error=f"internal error ({type(exc).__name__})", duration_ms=0)
     return _record(delivery=delivery, attempt=attempt, result=result)
 
 

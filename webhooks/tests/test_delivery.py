@@ -22,7 +22,7 @@ from ledger.tests.factories import funded_wallet
 from outbox import services as outbox_services
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.services import outbox_relay_due
-from webhooks import tasks
+from webhooks import services, tasks
 from webhooks.models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.services import DELIVER_TOPIC, RETRY_SCHEDULE, endpoint_rotate_secret, endpoint_update
 from webhooks.tests.factories import endpoint
@@ -380,3 +380,32 @@ def test_the_url_is_checked_again_at_delivery_and_the_checked_address_is_used(
     assert len(receiver.at("/named")) == 1
     failed = WebhookAttempt.objects.filter(succeeded=False).get()
     assert failed.status_code is None and failed.error.startswith("URL not allowed")
+
+
+def test_an_error_inside_the_sender_is_recorded_and_retried(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a sender that breaks once
+    real = services._send
+    calls: list[int] = []
+
+    def broken_once(delivery: Any, *, now: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("bug")
+        return real(delivery, now=now)
+
+    monkeypatch.setattr(services, "_send", broken_once)
+    alice = funded_wallet(amount="50.00").user
+    bob = funded_wallet(amount="0").user
+    assert alice is not None and bob is not None
+    endpoint(user=bob, url=receiver.url("/fragile"))
+    # when an event is delivered, and the retry comes due
+    pay(alice, bob)
+    shift_due_rows()
+    outbox_relay_due()
+    # then the first attempt is recorded as failed, the second delivered it, nothing stays leased
+    errors = list(WebhookAttempt.objects.order_by("id").values_list("error", "succeeded"))
+    assert errors == [("internal error (RuntimeError)", False), ("", True)]
+    assert WebhookEndpoint.objects.get().busy_until is None
+    assert len(receiver.at("/fragile")) == 1
