@@ -58,7 +58,13 @@ def _ints(text: str) -> list[int]:
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="tiny counts, a few seconds per level (CI)")
-    parser.add_argument("--levels", default="raw,service,http", help="comma-separated subset of raw,service,http")
+    parser.add_argument(
+        "--levels",
+        default="raw,service,http",
+        help="comma-separated subset of raw,service,http,events,events-http (events, events-http: the service "
+        "or HTTP level without and with writing events, in alternation, in the same run)",
+    )
+    parser.add_argument("--events-rounds", type=int, default=3, help="rounds of the events level (default 3)")
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated subset of " + ",".join(SHAPES))
     parser.add_argument("--clients", help="concurrency of the raw and service levels (default 1,4,16,32)")
     parser.add_argument("--http-clients", help="concurrency of the HTTP level (default 1,4,16,32)")
@@ -192,6 +198,34 @@ def main(argv: list[str]) -> int:
             failures.append(f"service double spend: {burst.result.notes}")
         log(f"service double_spend x{burst_clients}: {burst.result.notes}")
 
+    # 3b. What writing events costs: the service level without and with them, interleaved.
+    if "events" in args.levels:
+        for shape in args.shapes:
+            for clients in args.clients:
+                totals = {False: [0, 0.0], True: [0, 0.0]}
+                for _ in range(args.events_rounds):
+                    for enabled in (False, True):
+                        scratch.vacuum()
+                        with service_level.events_written(enabled):
+                            result = service_level.run(
+                                main_pop,
+                                shape=shape,
+                                clients=clients,
+                                seconds=args.seconds,
+                                processes=args.service_processes,
+                                level="events" if enabled else "noevents",
+                            )
+                        results.append(result)
+                        acknowledged += result.ok
+                        totals[enabled][0] += result.ok
+                        totals[enabled][1] += result.seconds
+                        log(f"{result.level} {shape} x{clients}: {result.tps:.0f}/s, errors {result.errors or 0}")
+                without, with_events = (totals[k][0] / totals[k][1] for k in (False, True))
+                log(
+                    f"events cost {shape} x{clients}: {without:.0f}/s without, {with_events:.0f}/s with "
+                    f"({100 * (with_events / without - 1):+.1f}%)"
+                )
+
     # 4. HTTP level, against gunicorn.
     history_result = None
     if "http" in args.levels:
@@ -254,6 +288,55 @@ def main(argv: list[str]) -> int:
                         f"history: page 1 {history_result.page_1_ms:.1f} ms, page {args.history_page} "
                         f"{history_result.page_n_ms:.1f} ms (offset paging {history_result.offset_page_n_ms:.1f} ms)"
                     )
+
+    # 4b. What writing events costs over HTTP: two servers, without and with events, measured in
+    # alternation (same run, same database, same tokens).
+    if "events-http" in args.levels:
+        use_wrk = not args.no_wrk and http_level.wrk_binary() is not None
+        tokens = http_level.mint_tokens(main_pop.user_ids)
+        connection.close()
+        with http_level.tempdir() as tmp:
+            users_file = Path(tmp) / "users.tsv"
+            http_level.write_users_file(users_file, main_pop, tokens)
+            log_path = Path(args.output).with_suffix(".gunicorn.log")
+            with (
+                http_level.gunicorn_server(
+                    {**env, "EVENTS_ENABLED": "False"}, log_path=log_path, workers=args.workers
+                ) as base_off,
+                http_level.gunicorn_server(
+                    {**env, "EVENTS_ENABLED": "True"}, log_path=log_path, workers=args.workers
+                ) as base_on,
+            ):
+                servers = {False: base_off, True: base_on}
+                for base in servers.values():  # warm-up, not reported
+                    warm = http_level.run(
+                        base, main_pop, tokens, users_file, shape="uniform", clients=max(args.http_clients),
+                        seconds=1 if args.smoke else 3, max_requests=args.max_requests, use_wrk=use_wrk,
+                    )  # fmt: skip
+                    acknowledged += warm.ok
+                    in_flight += max(args.http_clients)
+                for shape in args.shapes:
+                    for clients in args.http_clients:
+                        totals = {False: [0, 0.0], True: [0, 0.0]}
+                        for _ in range(args.events_rounds):
+                            for enabled, base in servers.items():
+                                scratch.vacuum()
+                                result = http_level.run(
+                                    base, main_pop, tokens, users_file, shape=shape, clients=clients,
+                                    seconds=args.seconds, max_requests=args.max_requests, use_wrk=use_wrk,
+                                )  # fmt: skip
+                                result.level = "http+ev" if enabled else "httpnoev"
+                                results.append(result)
+                                acknowledged += result.ok
+                                in_flight += clients
+                                totals[enabled][0] += result.ok
+                                totals[enabled][1] += result.seconds
+                                log(f"{result.level} {shape} x{clients}: {result.tps:.0f}/s p99 {result.p99_ms:.1f} ms")
+                        without, with_events = (totals[k][0] / totals[k][1] for k in (False, True))
+                        log(
+                            f"events cost over HTTP {shape} x{clients}: {without:.0f}/s without, "
+                            f"{with_events:.0f}/s with ({100 * (with_events / without - 1):+.1f}%)"
+                        )
 
     # 5. Zero loss: after the server stopped, so no request is still committing.
     report = zero_loss.check(before, acknowledged=acknowledged, in_flight_allowance=in_flight)

@@ -36,13 +36,36 @@ def _label(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def run(population: Population, *, shape: str, clients: int, seconds: float, processes: int = 1) -> RunResult:
+@contextmanager
+def events_written(enabled: bool) -> Iterator[None]:
+    """Transfers with (the default) or without their events (``EVENTS_ENABLED``), in this process
+    and in the processes it spawns: what writing events costs, measured in the same run."""
+    from django.conf import settings
+
+    before_env, before = os.environ.get("EVENTS_ENABLED"), settings.EVENTS_ENABLED
+    os.environ["EVENTS_ENABLED"] = str(enabled)
+    settings.EVENTS_ENABLED = enabled
+    try:
+        yield
+    finally:
+        settings.EVENTS_ENABLED = before
+        if before_env is None:
+            del os.environ["EVENTS_ENABLED"]
+        else:
+            os.environ["EVENTS_ENABLED"] = before_env
+
+
+def run(
+    population: Population, *, shape: str, clients: int, seconds: float, processes: int = 1, level: str = "service"
+) -> RunResult:
     """``clients`` threads spread over ``processes`` processes (at most one per client; 0 means
     one per client). One Python process runs one thread at a time: with one per CPU the level is
     bound by the database and the cores, as the server's workers are."""
     processes = clients if processes <= 0 else max(1, min(processes, clients))
     if processes == 1:
-        return _run_in_process(population, shape=shape, clients=clients, seconds=seconds)
+        result = _run_in_process(population, shape=shape, clients=clients, seconds=seconds)
+        result.level = level
+        return result
     shares = [clients // processes + (1 if k < clients % processes else 0) for k in range(processes)]
     context = multiprocessing.get_context("spawn")
     # One task per pool process: each holds its task at the barrier, so none can take a second.
@@ -60,7 +83,7 @@ def run(population: Population, *, shape: str, clients: int, seconds: float, pro
         latencies.extend(child_latencies)
         errors.update(child_errors)
     result = RunResult.from_latencies(
-        level="service",
+        level=level,
         shape=shape,
         clients=clients,
         seconds=max(elapsed for _, _, elapsed in outcomes),
