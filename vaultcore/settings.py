@@ -230,6 +230,9 @@ EVENTS_ENABLED: bool = env.bool("EVENTS_ENABLED", default=True)
 # exempt (tests and development: 127.0.0.0/8), nothing else.
 WEBHOOK_ALLOWED_PRIVATE_NETWORKS: list[str] = env.list("WEBHOOK_ALLOWED_PRIVATE_NETWORKS", default=[])
 WEBHOOK_TIMEOUT_SECONDS: float = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# CA certificates (PEM file) webhook endpoints' TLS certificates are checked against; empty: the
+# system's. Tests point it at their own certificate.
+WEBHOOK_CA_BUNDLE: str = env.str("WEBHOOK_CA_BUNDLE", default="")
 WEBHOOK_MAX_ENDPOINTS_PER_USER: int = 10
 # Deliveries have their own queue: a worker (or several) runs `celery -A vaultcore worker -Q
 # webhooks`, so slow endpoints never hold up emails, payouts or provider events; each endpoint

@@ -152,6 +152,7 @@ def post_checked(target: Target, *, body: bytes, headers: dict[str, str], timeou
             cert_reqs="CERT_REQUIRED",
             server_hostname=target.host,
             assert_hostname=target.host,
+            ca_certs=settings.WEBHOOK_CA_BUNDLE or None,
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, target.port, timeout=deadline, retries=False, maxsize=1)

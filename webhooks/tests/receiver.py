@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -40,10 +41,16 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     slow_seconds: float = 2.0
 
+    server_names: list[str | None] = field(default_factory=list)  # TLS SNI of each handshake
+
     @property
     def base_url(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -86,7 +93,7 @@ class Receiver:
             handler.wfile.write(reply)
 
 
-def receiver_running() -> Iterator[Receiver]:
+def receiver_running(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -99,6 +106,13 @@ def receiver_running() -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     receiver = Receiver(server=server)
+    if tls is not None:
+
+        def record_sni(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+            receiver.server_names.append(name)
+
+        tls.sni_callback = record_sni
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
