@@ -24,6 +24,7 @@ from accounts.models import User
 from events.models import Event
 from events.serializers import event_payload
 from outbox.services import outbox_enqueue
+from vaultcore.metrics import webhook_delivery_record
 from webhooks.exceptions import EndpointLimitReached, EndpointUrlNotAllowed
 from webhooks.models import (
     DeliveryStatus,
@@ -285,6 +286,10 @@ def _record(*, delivery: WebhookDelivery, attempt: int | None, result: SendResul
                 locked.status = DeliveryStatus.FAILED
                 locked.next_attempt_at = None
     locked.save()
+    if result.succeeded:
+        webhook_delivery_record(outcome="delivered")
+    else:
+        webhook_delivery_record(outcome="retrying" if locked.status == DeliveryStatus.PENDING else "failed")
     endpoint.busy_until = None
     if (
         endpoint.status == EndpointStatus.ENABLED

@@ -4,6 +4,7 @@ the outbox relay and the task it hands the side effect to; the trace id on every
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 from ledger.tests.factories import funded_wallet
 from outbox.models import OutboxMessage
@@ -141,3 +143,34 @@ def test_log_records_carry_the_current_trace_id(spans: InMemorySpanExporter) -> 
     outside = logging.LogRecord("x", logging.INFO, __file__, 1, "hello", None, None)
     TraceIdFilter().filter(outside)
     assert outside.trace_id == ""  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_is_one_trace_from_the_request_through_its_posting_to_the_outbox_relay_tasks(
+    spans: InMemorySpanExporter, settings: Settings
+) -> None:
+    # given bob has a webhook endpoint (nothing listening there: the delivery attempt fails fast),
+    # so the transfer's events are handed on through the outbox
+    from webhooks.tests.factories import endpoint
+
+    settings.DEBUG = True  # plain http to 127.0.0.1 (WEBHOOK_ALLOWED_PRIVATE_NETWORKS in tests)
+    client = _client_for_alice()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    endpoint(user=User.objects.get(username="bob"), url=f"http://127.0.0.1:{closed_port}/hook")
+    spans.clear()
+    # when
+    response = client.post("/api/v1/transactions/transfer/", {"recipient": "bob", "currency": "USD", "amount": "5.00"})
+    # then the request, the posting (which wrote the events), the relay of the events' dispatch,
+    # its task, and the relay of the webhook delivery it queued are one trace
+    assert response.status_code == 201
+    finished = spans.get_finished_spans()
+    server = next(s for s in finished if s.name.startswith("POST") and s.parent is None)
+    posting = next(s for s in finished if s.name == "ledger.post")
+    dispatch = next(s for s in finished if s.name == "outbox.relay events.dispatch")
+    deliver = next(s for s in finished if s.name == "outbox.relay webhooks.deliver")
+    tasks = [s for s in finished if s.name.startswith("run/")]
+    assert len(tasks) >= 2, _names(finished)
+    trace_id = server.context.trace_id
+    assert {s.context.trace_id for s in (posting, dispatch, deliver, *tasks)} == {trace_id}

@@ -22,6 +22,7 @@ from ledger.tests.factories import funded_wallet
 from outbox import services as outbox_services
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.services import outbox_relay_due
+from vaultcore.tests.scrape import counter_value
 from webhooks import services, tasks
 from webhooks.models import DeliveryStatus, EndpointStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from webhooks.services import DELIVER_TOPIC, RETRY_SCHEDULE, endpoint_rotate_secret, endpoint_update
@@ -76,6 +77,7 @@ def test_failures_are_retried_on_the_schedule_until_delivered(receiver: Receiver
     _, secret = endpoint(user=bob, url=receiver.url("/flaky"))
     receiver.secrets = {"/flaky": [secret]}
     receiver.answers = {"/flaky": [500, 500, 500]}
+    counted = {o: counter_value("vaultcore_webhook_deliveries", outcome=o) for o in ("delivered", "retrying", "failed")}
 
     # when a transfer reaches it, and time moves on from one retry to the next
     pay(alice, bob)
@@ -102,6 +104,12 @@ def test_failures_are_retried_on_the_schedule_until_delivered(receiver: Receiver
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.SUCCEEDED, 4)
     assert all(r.verified_with == [secret] for r in receiver.at("/flaky"))
     assert len(receiver.at("/flaky")) == 4
+    # and /metrics counts each attempt by its outcome
+    assert {o: counter_value("vaultcore_webhook_deliveries", outcome=o) - counted[o] for o in counted} == {
+        "delivered": 1,
+        "retrying": 3,
+        "failed": 0,
+    }
 
 
 def test_after_the_last_scheduled_attempt_the_delivery_fails(receiver: Receiver) -> None:
@@ -111,6 +119,7 @@ def test_after_the_last_scheduled_attempt_the_delivery_fails(receiver: Receiver)
     assert alice is not None and bob is not None
     endpoint(user=bob, url=receiver.url("/down"))
     receiver.answers = {"/down": [503] * 20}
+    retrying, failed = (counter_value("vaultcore_webhook_deliveries", outcome=o) for o in ("retrying", "failed"))
 
     # when every retry comes due
     pay(alice, bob)
@@ -123,6 +132,8 @@ def test_after_the_last_scheduled_attempt_the_delivery_fails(receiver: Receiver)
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 8)
     assert len(receiver.at("/down")) == 8
     assert not OutboxMessage.objects.filter(topic=DELIVER_TOPIC, status=OutboxStatus.PENDING).exists()
+    assert counter_value("vaultcore_webhook_deliveries", outcome="retrying") - retrying == 7
+    assert counter_value("vaultcore_webhook_deliveries", outcome="failed") - failed == 1
 
 
 def test_during_a_rotation_both_secrets_sign(receiver: Receiver) -> None:
