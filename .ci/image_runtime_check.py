@@ -40,7 +40,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,7 +49,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from live import database_urls, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # docker-compose.yml's ``migrate`` service runs exactly this before ``web`` starts.
@@ -173,18 +173,6 @@ def run_build_steps(stages: list[Stage], app: Path, venv: Path) -> dict[str, str
     return env
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def database_url(name: str) -> tuple[str, str]:
-    server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-    parts = urlsplit(server)
-    return server, urlunsplit(parts._replace(path="/" + name))
-
-
 def fetch(url: str, headers: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
     request = urllib.request.Request(url, headers=headers)
     try:
@@ -288,7 +276,7 @@ def main() -> None:
     app.mkdir()
     (work / "tmp").mkdir()
     db_name = os.environ.get("IMAGE_CHECK_DATABASE_NAME", "vaultcore_image_check")
-    server_url, db_url = database_url(db_name)
+    server_url, db_url = database_urls(db_name)
     proc: subprocess.Popen[bytes] | None = None
     created = False
     try:

@@ -15,17 +15,14 @@ Exits non-zero on any failure, printing the server logs.
 """
 
 # The commands and URLs below are this script's own (loopback servers, Debian's binaries).
-# ruff: noqa: S603, S310
+# ruff: noqa: S603
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,24 +33,25 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from live import (
+    ROOT,
+    access_token,
+    database_urls,
+    free_port,
+    http_json,
+    log,
+    manage,
+    production_env,
+    recreate_database,
+    start_gunicorn,
+    start_process,
+    stop_process,
+)
+
 PROMETHEUS = os.environ.get("PROMETHEUS", "/usr/bin/prometheus")
 PROMTOOL = os.environ.get("PROMTOOL", "/usr/bin/promtool")
-DEMO_PASSWORD = "vaultcore-demo-password"  # noqa: S105 - seed_demo's public demo password
 TRANSFERS = 'sum(vaultcore_transactions_posted_total{type="transfer"}) or vector(0)'
-
-
-def log(message: str) -> None:
-    print(f"--> {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> str:
@@ -61,69 +59,6 @@ def run(*command: str, env: dict[str, str] | None = None) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
-
-
-def recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def app_env(database_url: str, token: str, metrics_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "vaultcore.settings",
-            "DEBUG": "False",
-            "SECRET_KEY": "prometheus-check-" + secrets.token_urlsafe(48),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": database_url,
-            "PAYMENTS_PROVIDER": "sandbox",
-            "ALLOW_SANDBOX_PROVIDER": "True",
-            "THROTTLE_USER_RATE": "off",
-            "THROTTLE_AUTH_RATE": "off",
-            "SECURE_SSL_REDIRECT": "False",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
-            "ENCRYPTION_KEYS": "pc1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-            "LOG_LEVEL": "WARNING",
-            "METRICS_TOKEN": token,
-            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        }
-    )
-    return env
-
-
-def start(command: list[str], env: dict[str, str] | None, log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as out:
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def http_json(url: str, body: dict[str, Any] | None = None, token: str | None = None) -> Any:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers=headers, method="POST" if body is not None else "GET")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
 
 
 def wait_until(what: str, check: Callable[[], Any], procs: list[subprocess.Popen[bytes]], timeout: float = 90) -> Any:
@@ -193,9 +128,8 @@ def main() -> int:
         if not Path(binary).exists():
             print(f"{binary} is missing: apt-get install -y prometheus", file=sys.stderr)
             return 1
-    base_url = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
     name = os.environ.get("PROMETHEUS_CHECK_DATABASE_NAME", "vaultcore_prometheus_check")
-    database_url = urlunsplit(urlsplit(base_url)._replace(path=f"/{name}"))
+    base_url, database_url = database_urls(name)
     work = Path(tempfile.mkdtemp(prefix="vaultcore-prometheus-"))
     token = secrets.token_urlsafe(32)
     token_file = work / "metrics_token"
@@ -217,19 +151,16 @@ def main() -> int:
 
         log(f"database {name}: migrate and seed_demo")
         recreate_database(base_url, name)
-        env = app_env(database_url, token, metrics_dir)
-        run(PY, "manage.py", "migrate", "--noinput", "-v", "0", env=env)
-        run(PY, "manage.py", "seed_demo", "--allow-production", "--json", env=env)
-
-        log(f"gunicorn (2 workers) on 127.0.0.1:{app_port}, prometheus on 127.0.0.1:{prom_port}")
-        app = start(
-            [PY, "-m", "gunicorn", "-c", "gunicorn.conf.py", "vaultcore.wsgi:application"],
-            {**env, "GUNICORN_BIND": f"127.0.0.1:{app_port}", "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""},
-            work / "gunicorn.log",
+        env = production_env(
+            database_url, label="prometheus-check", METRICS_TOKEN=token, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)
         )
-        app_url, prom_url = f"http://127.0.0.1:{app_port}", f"http://127.0.0.1:{prom_port}"
-        wait_until("the app's /healthz", lambda: http_json(f"{app_url}/healthz") is not None, [app])
-        prom = start(
+        manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "seed_demo", "--allow-production", "--json")
+
+        app, app_url = start_gunicorn(env, work / "gunicorn.log", port=app_port)
+        prom_url = f"http://127.0.0.1:{prom_port}"
+        log(f"gunicorn (2 workers) at {app_url}, prometheus at {prom_url}")
+        prom = start_process(
             [
                 PROMETHEUS,
                 f"--config.file={config}",
@@ -255,7 +186,7 @@ def main() -> int:
         dashboard_queries_check(prom_url)
 
         log("a transfer over HTTP: alice -> bob, 1.00 USD")
-        access = http_json(f"{app_url}/api/v1/auth/token/", {"username": "alice", "password": DEMO_PASSWORD})["access"]
+        access = access_token(app_url, "alice")
         sent = http_json(
             f"{app_url}/api/v1/transactions/transfer/",
             {"recipient": "bob", "currency": "USD", "amount": "1.00", "description": "prometheus check"},
@@ -272,8 +203,8 @@ def main() -> int:
         print("prometheus check: 1 passed, 0 failed")
         return 0
     finally:
-        stop(prom)
-        stop(app)
+        stop_process(prom)
+        stop_process(app)
         if not ok:
             for name_ in ("gunicorn.log", "prometheus.log"):
                 path = work / name_

@@ -16,156 +16,42 @@ SCHEMATHESIS_GRAPHQL_MAX_EXAMPLES, default 100), SCHEMATHESIS_SEED
 """
 
 # The commands and URLs below are this script's own (loopback server, the venv's executables).
-# ruff: noqa: S603, S310
+# ruff: noqa: S603
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-PY = sys.executable
+from live import (
+    DEMO_PASSWORD,
+    PY,
+    ROOT,
+    access_token,
+    database_urls,
+    http_json,
+    log,
+    manage,
+    production_env,
+    recreate_database,
+    start_gunicorn,
+    stop_process,
+)
+
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
-DEMO_PASSWORD = "vaultcore-demo-password"  # noqa: S105 - seed_demo's public demo password
 # GraphQL answers 200 with ``errors`` for bad input, so the status and schema checks do not apply.
 GRAPHQL_CHECKS = "not_a_server_error"
 SIGNED_IN_EXCLUDES = ["/api/v1/auth/logout/", "/api/v1/auth/logout-all/"]
 
 
-def log(message: str) -> None:
-    print(f"--> {message}", flush=True)
-
-
-def database_urls() -> tuple[str, str, str]:
-    """(admin URL to create the database from, the run's DATABASE_URL, the database name)."""
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
-    name = os.environ.get("SCHEMATHESIS_DATABASE_NAME", "vaultcore_schemathesis")
-    parts = urlsplit(base)
-    return base, urlunsplit(parts._replace(path=f"/{name}")), name
-
-
-def recreate_database(admin_url: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def server_env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DJANGO_SETTINGS_MODULE")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "vaultcore.settings",
-            "DEBUG": "False",
-            "SECRET_KEY": "schemathesis-" + secrets.token_urlsafe(48),
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": database_url,
-            # No REDIS_URL: Celery runs tasks in-process, so nothing is queued on a shared broker.
-            "PAYMENTS_PROVIDER": "sandbox",
-            "ALLOW_SANDBOX_PROVIDER": "True",
-            "THROTTLE_USER_RATE": "off",
-            "THROTTLE_AUTH_RATE": "off",
-            # Plain HTTP on loopback (TLS is a proxy's job in production).
-            "SECURE_SSL_REDIRECT": "False",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
-            # Webhook signatures are verified (a bad one is a 400), as in production.
-            "STRIPE_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(16),
-            "ENCRYPTION_KEYS": "st1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-            "LOG_LEVEL": "WARNING",
-            # schemathesis reads the GraphQL schema through introspection.
-            "GRAPHQL_INTROSPECTION": "True",
-        }
-    )
-    return env
-
-
-def manage(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
-    return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    child_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""}
-    with log_path.open("wb") as out:
-        proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "vaultcore.wsgi:application"],
-            cwd=ROOT,
-            env=child_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with {proc.returncode}; see {log_path}")
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=1) as response:
-                if response.status == 200:
-                    return proc, base
-        except (urllib.error.URLError, OSError):
-            pass
-        if time.monotonic() > deadline:
-            stop_server(proc)
-            raise RuntimeError(f"gunicorn did not answer /healthz within 60 s; see {log_path}")
-        time.sleep(0.2)
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def access_token(base: str, username: str) -> str:
-    body = json.dumps({"username": username, "password": DEMO_PASSWORD}).encode()
-    request = urllib.request.Request(
-        base + "/api/v1/auth/token/", data=body, headers={"Content-Type": "application/json"}, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return str(json.load(response)["access"])
-
-
-def post_json(base: str, path: str, body: dict[str, str], token: str | None = None) -> dict[str, object]:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(base + path, data=json.dumps(body).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.load(response))
-
-
 def staff_member(base: str, admin_token: str) -> str:
     """Register ``sam`` through the API and make them staff with the admin's role change."""
-    post_json(
-        base,
-        "/api/v1/auth/register/",
+    http_json(
+        f"{base}/api/v1/auth/register/",
         {
             "username": "sam",
             "email": "sam@example.com",
@@ -174,7 +60,7 @@ def staff_member(base: str, admin_token: str) -> str:
             "last_name": "S",
         },
     )
-    post_json(base, "/api/v1/users/sam/role/", {"role": "staff"}, admin_token)
+    http_json(f"{base}/api/v1/users/sam/role/", {"role": "staff"}, admin_token)
     return access_token(base, "sam")
 
 
@@ -219,14 +105,10 @@ def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) 
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
-def get_json(base: str, path: str, token: str) -> Any:
-    request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
-
-
-def _results(listed: Any) -> list[dict[str, Any]]:
-    return listed["results"] if isinstance(listed, dict) else listed
+def _ids(base: str, path: str, token: str) -> list[str]:
+    """The ``id`` of every item the list at ``path`` answers ``token`` (first page)."""
+    listed = http_json(f"{base}{path}", token=token)
+    return [str(item["id"]) for item in (listed["results"] if isinstance(listed, dict) else listed)]
 
 
 def graphql_config(base: str, token: str, report_dir: Path) -> Path:
@@ -235,10 +117,10 @@ def graphql_config(base: str, token: str, report_dir: Path) -> Path:
     services (and return data) instead of stopping at ``wallet_not_found``."""
     bob = access_token(base, "bob")
     values = {
-        "wallets": [str(item["id"]) for item in _results(get_json(base, "/api/v1/wallets/", token))],
-        "receivers": [str(item["id"]) for item in _results(get_json(base, "/api/v1/wallets/", bob))],
-        "transactions": [str(item["id"]) for item in _results(get_json(base, "/api/v1/transactions/", token))][:20],
-        "banks": [str(item["id"]) for item in _results(get_json(base, "/api/v1/payments/bank-accounts/", token))],
+        "wallets": _ids(base, "/api/v1/wallets/", token),
+        "receivers": _ids(base, "/api/v1/wallets/", bob),
+        "transactions": _ids(base, "/api/v1/transactions/", token)[:20],
+        "banks": _ids(base, "/api/v1/payments/bank-accounts/", token),
         "users": ["bob", "carol", "bob@example.com"],
         "currencies": ["USD", "EUR", "GBP", "JPY"],
     }
@@ -301,18 +183,20 @@ def schemathesis_graphql(base: str, token: str, report_dir: Path) -> int:
 
 
 def main() -> int:
-    admin_url, database_url, name = database_urls()
+    name = os.environ.get("SCHEMATHESIS_DATABASE_NAME", "vaultcore_schemathesis")
+    admin_url, database_url = database_urls(name)
     report_dir = Path(os.environ.get("SCHEMATHESIS_REPORT_DIR", ROOT / ".ci" / "schemathesis-report"))
     shutil.rmtree(report_dir, ignore_errors=True)
     report_dir.mkdir(parents=True)
     log(f"database {name}: recreate, migrate, seed")
     recreate_database(admin_url, name)
-    env = server_env(database_url)
+    # schemathesis reads the GraphQL schema through introspection.
+    env = production_env(database_url, label="schemathesis", GRAPHQL_INTROSPECTION="True")
     manage(env, "migrate", "--noinput", "-v", "0")
     seeded = json.loads(manage(env, "seed_demo", "--allow-production", "--json"))
     if seeded["outcome"] != "seeded":
         raise RuntimeError(f"seed_demo did not seed: {seeded}")
-    proc, base = start_server(env, report_dir / "server.log")
+    proc, base = start_gunicorn(env, report_dir / "server.log")
     log(f"gunicorn at {base} (log: {report_dir / 'server.log'})")
     failed: list[str] = []
     try:
@@ -330,7 +214,7 @@ def main() -> int:
             if schemathesis(base, identity, token, report_dir) != 0:
                 failed.append(identity)
     finally:
-        stop_server(proc)
+        stop_process(proc)
     if failed:
         log(f"FAILED for: {', '.join(failed)} (JUnit reports and server log in {report_dir})")
         return 1

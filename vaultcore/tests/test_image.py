@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _check_module() -> ModuleType:
+    # The CI scripts import their shared helpers (.ci/live.py) as a top-level module, as they do
+    # when run as `python .ci/<script>.py`.
+    if str(ROOT / ".ci") not in sys.path:
+        sys.path.append(str(ROOT / ".ci"))
     spec = importlib.util.spec_from_file_location("image_runtime_check", ROOT / ".ci" / "image_runtime_check.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
