@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 
 from accounts.models import User
 from ledger.models import LedgerEntry, LedgerTransaction, TransactionStatus, TransactionType
+from vaultcore.aggregates import daily_counts
 from wallets.models import Wallet, WalletKind
 from wallets.money import ZERO
 
@@ -163,13 +164,8 @@ def transaction_daily_volume(*, since: datetime) -> list[Mapping[str, Any]]:
 
 def transaction_daily_failures(*, since: datetime) -> list[Mapping[str, Any]]:
     """Transactions that ended ``failed`` at or after ``since``, per UTC day: ``day``, ``n``."""
-    return list(
-        LedgerTransaction.objects.filter(status=TransactionStatus.FAILED, finalized_at__gte=since)
-        .annotate(day=TruncDate("finalized_at", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
-    )
+    failed = LedgerTransaction.objects.filter(status=TransactionStatus.FAILED, finalized_at__gte=since)
+    return daily_counts(failed, field="finalized_at")
 
 
 def transaction_pending_by_age(*, now: datetime, older_than: Mapping[str, timedelta]) -> list[Mapping[str, Any]]:

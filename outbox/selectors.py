@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
-from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from outbox.models import OutboxMessage, OutboxStatus
+from vaultcore.aggregates import daily_counts
 
 
 @dataclass(frozen=True)
@@ -47,13 +47,8 @@ def outbox_list_needing_attention(*, stuck_before: datetime) -> QuerySet[OutboxM
 
 def outbox_daily_failures(*, since: datetime) -> list[Mapping[str, Any]]:
     """Rows ``failed`` (as last updated) at or after ``since``, per UTC day: ``day``, ``n``."""
-    return list(
-        OutboxMessage.objects.filter(status=OutboxStatus.FAILED, updated_at__gte=since)
-        .annotate(day=TruncDate("updated_at", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
-    )
+    failed = OutboxMessage.objects.filter(status=OutboxStatus.FAILED, updated_at__gte=since)
+    return daily_counts(failed, field="updated_at")
 
 
 def outbox_due_count() -> int:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, Min, Q, QuerySet
-from django.db.models.functions import TruncDate
 
 from accounts.models import User
 from payments.exceptions import BankAccountNotFound
 from payments.models import BankAccount, StripeEvent, StripeEventStatus
+from vaultcore.aggregates import daily_counts
 
 
 def bank_account_list(*, owner: User) -> QuerySet[BankAccount]:
@@ -71,10 +71,5 @@ def stripe_event_list_needing_attention(*, received_before: datetime, now: datet
 
 def stripe_event_daily_failures(*, since: datetime) -> list[Mapping[str, Any]]:
     """Events ``failed`` (as last updated) at or after ``since``, per UTC day: ``day``, ``n``."""
-    return list(
-        StripeEvent.objects.filter(status=StripeEventStatus.FAILED, updated_at__gte=since)
-        .annotate(day=TruncDate("updated_at", tzinfo=UTC))
-        .values("day")
-        .annotate(n=Count("id"))
-        .order_by("day")
-    )
+    failed = StripeEvent.objects.filter(status=StripeEventStatus.FAILED, updated_at__gte=since)
+    return daily_counts(failed, field="updated_at")
