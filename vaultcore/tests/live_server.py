@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from urllib.parse import quote
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+REDIS_SERVER = shutil.which("redis-server")
 
 
 def free_port() -> int:
@@ -93,3 +95,34 @@ def request(
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read().decode()
     finally:
         conn.close()
+
+
+def redis_argv(port: int) -> list[str]:
+    """A throwaway Redis of the test's own on ``port`` (loopback only, nothing saved to disk)."""
+    return [REDIS_SERVER or "redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+
+
+@contextmanager
+def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``argv`` (its output appended to ``log``) and stop it afterwards, whatever happened."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_for(check: Callable[[], object], what: str, logs: list[Path], timeout: float = 60) -> None:
+    """Poll ``check`` until it is truthy; on timeout fail with the tail of each log."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            details = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
+            raise AssertionError(f"timed out waiting for {what}\n{details}")
+        time.sleep(0.2)

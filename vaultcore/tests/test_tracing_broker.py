@@ -7,12 +7,9 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
-import shutil
-import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,9 +18,7 @@ from pathlib import Path
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from vaultcore.tests.live_server import ROOT, database_env, free_port, server_env
-
-REDIS_SERVER = shutil.which("redis-server")
+from vaultcore.tests.live_server import REDIS_SERVER, database_env, free_port, process, redis_argv, server_env, wait_for
 
 
 @dataclass(frozen=True)
@@ -78,30 +73,6 @@ def otlp_receiver() -> Iterator[tuple[str, list[ReceivedSpan]]]:
         server.server_close()
 
 
-@contextmanager
-def process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_for(check: Callable[[], object], what: str, logs: list[Path], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            details = "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in logs if log.exists())
-            raise AssertionError(f"timed out waiting for {what}\n{details}")
-        time.sleep(0.2)
-
-
 def answers(port: int) -> bool:
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -139,7 +110,6 @@ def test_a_request_and_the_task_a_worker_runs_for_its_outbox_row_are_one_trace(t
                 "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
             }
         )
-        redis_argv = [REDIS_SERVER or "redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
         worker_argv = [sys.executable, "-m", "celery", "-A", "vaultcore", "worker", "-P", "solo", "-l", "INFO"]
         # The worker also serves its own counters (its own multiprocess folder, not gunicorn's).
         worker_metrics_port, worker_metrics_dir = free_port(), tmp_path / "worker-metrics"
@@ -152,7 +122,7 @@ def test_a_request_and_the_task_a_worker_runs_for_its_outbox_row_are_one_trace(t
         }
         web_argv = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "vaultcore.wsgi:application"]
         with (
-            process(redis_argv, env, logs[0]),
+            process(redis_argv(redis_port), env, logs[0]),
             process(worker_argv, worker_env, logs[2]),
             process(web_argv, env, logs[1]),
         ):
