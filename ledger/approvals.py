@@ -108,6 +108,16 @@ def _require_no_self_dealing(*, acting_user: User, approval: ApprovalRequest) ->
     )
 
 
+def approval_approve_refusal(*, acting_user: User, approval: ApprovalRequest) -> str | None:
+    """Why approving ``approval`` would be self-dealing for ``acting_user`` (what
+    :func:`approval_approve` refuses with ``self_dealing``), or None. Rejecting stays allowed."""
+    try:
+        _require_no_self_dealing(acting_user=acting_user, approval=approval)
+    except SelfDealing as exc:
+        return str(exc.detail)
+    return None
+
+
 def _approval_snapshot(approval: ApprovalRequest) -> dict[str, object]:
     return {
         "kind": approval.kind,

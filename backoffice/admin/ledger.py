@@ -27,6 +27,7 @@ from backoffice.helpers import CurrencyFilter, ReasonForm, object_form_page, rea
 from ledger.approvals import (
     adjustment_propose,
     approval_approve,
+    approval_approve_refusal,
     approval_can_decide,
     approval_reject,
     reversal_propose,
@@ -294,14 +295,17 @@ def _decision_refusal(user: User, approval: ApprovalRequest) -> str | None:
 
 
 def _decision_links(obj: ApprovalRequest, user: User) -> str:
-    """The Approve/Reject buttons, for whoever may decide ``obj`` only."""
+    """The Approve/Reject buttons, for whoever may decide ``obj`` only; no Approve for a checker
+    the request would credit (self-dealing), who may still reject it."""
     if _decision_refusal(user, obj) is not None:
         return "-"
-    approve = reverse("admin:ledger_approvalrequest_approve", args=[obj.pk])
-    reject = reverse("admin:ledger_approvalrequest_reject", args=[obj.pk])
-    return format_html(
-        '<a class="button" href="{}">Approve</a> <a class="button" href="{}">Reject</a>', approve, reject
+    reject = format_html(
+        '<a class="button" href="{}">Reject</a>', reverse("admin:ledger_approvalrequest_reject", args=[obj.pk])
     )
+    if approval_approve_refusal(acting_user=user, approval=obj) is not None:
+        return reject
+    approve = reverse("admin:ledger_approvalrequest_approve", args=[obj.pk])
+    return format_html('<a class="button" href="{}">Approve</a> {}', approve, reject)
 
 
 @admin.register(ApprovalRequest)
@@ -320,7 +324,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "kind", CurrencyFilter, "direction")
     search_fields = ("=public_id", "proposed_by__username", "wallet__user__username", "reason")
-    list_select_related = ("wallet__user", "original", "proposed_by", "decided_by", "posted")
+    list_select_related = ("wallet__user", "original__debit_wallet", "proposed_by", "decided_by", "posted")
     fields = (
         "public_id",
         "kind",
@@ -345,7 +349,7 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         return (
             super()
             .get_queryset(request)
-            .select_related("wallet__user", "original", "proposed_by", "decided_by", "posted")
+            .select_related("wallet__user", "original__debit_wallet", "proposed_by", "decided_by", "posted")
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -473,12 +477,14 @@ class ApprovalRequestAdmin(admin.ModelAdmin):
         proposer, an admin above the superuser threshold) gets the page with the reason and no
         form (403), whatever the method: nothing is posted."""
         approval = get_object_or_404(
-            ApprovalRequest.objects.select_related("wallet__user", "original", "proposed_by"), pk=pk
+            ApprovalRequest.objects.select_related("wallet__user", "original__debit_wallet", "proposed_by"), pk=pk
         )
         acting_user: User = request.user  # type: ignore[assignment]
         title = f"{'Approve' if approve else 'Reject'} {approval}"
         intro = f"Proposed by {approval.proposed_by.username}: {approval.reason}"
         refusal = _decision_refusal(acting_user, approval)
+        if refusal is None and approve:
+            refusal = approval_approve_refusal(acting_user=acting_user, approval=approval)
         if refusal is not None:
             self.message_user(request, refusal, messages.ERROR)
             response = object_form_page(self, request, obj=approval, title=title, form=None, button="", intro=intro)

@@ -255,10 +255,16 @@ def test_the_admin_refuses_self_dealing_with_an_error_message() -> None:
         {"action": "request_reversal", "_selected_action": [str(paid.pk)], "apply": "1", "reason": "dispute"},
     )
     credit, reversal = ApprovalRequest.objects.order_by("pk")
-    # then the admin cannot approve either: from its page, nor in bulk
+    # then the admin sees no Approve button for either (Reject stays), and cannot approve either:
+    # from its page (the reason, no form), nor in bulk
+    listing = admin_client.get("/admin/ledger/approvalrequest/").content.decode()
+    for approval in (credit, reversal):
+        assert f"/admin/ledger/approvalrequest/{approval.pk}/approve/" not in listing
+        assert f"/admin/ledger/approvalrequest/{approval.pk}/reject/" in listing
     page = admin_client.post(f"/admin/ledger/approvalrequest/{credit.pk}/approve/", {"reason": ""})
-    assert page.status_code == 200
+    assert page.status_code == 403
     assert "You cannot approve a request that credits your own wallet." in page.content.decode()
+    assert 'name="reason"' not in page.content.decode()
     bulk = admin_client.post(
         "/admin/ledger/approvalrequest/",
         {"action": "approve_selected", "_selected_action": [str(reversal.pk)], "apply": "1", "reason": ""},

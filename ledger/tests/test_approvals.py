@@ -17,6 +17,7 @@ from ledger import exceptions as errors
 from ledger.approvals import (
     adjustment_propose,
     approval_approve,
+    approval_approve_refusal,
     approval_reject,
     reversal_propose,
 )
@@ -364,3 +365,17 @@ def test_two_admins_approving_at_once_post_once() -> None:
     assert LedgerTransaction.objects.filter(type=TransactionType.ADJUSTMENT).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.ADJUSTMENT_APPROVE).count() == 1
     assert ledger_verify().ok
+
+
+def test_approve_refusal_names_self_dealing_before_anyone_tries() -> None:
+    # given a credit proposed by staff to an admin's wallet
+    admin, other_admin = AdminFactory.create(), AdminFactory.create()
+    wallet = funded_wallet(user=admin, amount="1.00")
+    approval = adjustment_propose(
+        acting_user=StaffFactory.create(), wallet=wallet, direction=Direction.CREDIT, amount="5", reason="bonus"
+    )
+    # when / then: the credited admin would be self-dealing, another admin not
+    assert approval_approve_refusal(acting_user=admin, approval=approval) == (
+        "You cannot approve a request that credits your own wallet."
+    )
+    assert approval_approve_refusal(acting_user=other_admin, approval=approval) is None
