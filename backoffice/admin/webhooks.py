@@ -32,6 +32,14 @@ from webhooks.services import (
 _EVENT_TYPES = ["*", *EventType.values]
 
 
+def _https_url_fields(field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
+    """Form fields of the model's fields, URLs assumed https when typed without a scheme (the
+    admin builds subclasses of the form without its own callback)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class PlatformEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=2048, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
@@ -41,6 +49,7 @@ class PlatformEndpointForm(forms.ModelForm):
     class Meta:
         model = WebhookEndpoint
         fields = ["url", "event_types", "description", "status"]
+        formfield_callback = _https_url_fields
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]
