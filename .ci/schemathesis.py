@@ -64,9 +64,30 @@ def staff_member(base: str, admin_token: str) -> str:
     return access_token(base, "sam")
 
 
+def _run_options(junit_path: Path) -> list[str]:
+    """The options every run shares: one worker, timeouts, a JUnit report, the seed."""
+    options = [
+        # One worker: with two, hypothesis' lambda descriptions call ast.parse from both threads
+        # and CPython 3.11 sometimes fails ("AST constructor recursion depth mismatch").
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--report",
+        "junit",
+        "--report-junit-path",
+        str(junit_path),
+        "--suppress-health-check",
+        "all",
+    ]
+    seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
+    return options if seed == "random" else [*options, "--seed", seed]
+
+
 def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) -> int:
     examples = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "20")
-    seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
     command = [
         str(Path(PY).with_name("schemathesis")),
         "--no-color",
@@ -80,23 +101,8 @@ def schemathesis(base: str, identity: str, token: str | None, report_dir: Path) 
         examples,
         "--phases",
         "examples,coverage,fuzzing",
-        # One worker: with two, hypothesis' lambda descriptions call ast.parse from both threads
-        # and CPython 3.11 sometimes fails ("AST constructor recursion depth mismatch").
-        "--workers",
-        "1",
-        "--request-timeout",
-        "30",
-        "--generation-database",
-        "none",
-        "--report",
-        "junit",
-        "--report-junit-path",
-        str(report_dir / f"{identity}.xml"),
-        "--suppress-health-check",
-        "all",
+        *_run_options(report_dir / f"{identity}.xml"),
     ]
-    if seed != "random":
-        command += ["--seed", seed]
     if token is not None:
         command += ["--header", f"Authorization: Bearer {token}"]
         for path in SIGNED_IN_EXCLUDES:
@@ -147,7 +153,6 @@ def schemathesis_graphql(base: str, token: str, report_dir: Path) -> int:
     # Most generated documents are refused before a resolver runs (a required argument left out,
     # a wrong literal type): more examples than REST's, so every operation also reaches data.
     examples = os.environ.get("SCHEMATHESIS_GRAPHQL_MAX_EXAMPLES", "100")
-    seed = os.environ.get("SCHEMATHESIS_SEED", "20261201")
     command = [
         str(Path(PY).with_name("schemathesis")),
         "--no-color",
@@ -159,23 +164,10 @@ def schemathesis_graphql(base: str, token: str, report_dir: Path) -> int:
         GRAPHQL_CHECKS,
         "--max-examples",
         examples,
-        "--workers",
-        "1",
-        "--request-timeout",
-        "30",
-        "--generation-database",
-        "none",
-        "--report",
-        "junit",
-        "--report-junit-path",
-        str(report_dir / "graphql-alice.xml"),
-        "--suppress-health-check",
-        "all",
+        *_run_options(report_dir / "graphql-alice.xml"),
         "--header",
         f"Authorization: Bearer {token}",
     ]
-    if seed != "random":
-        command += ["--seed", seed]
     log(f"schemathesis GraphQL as alice: {examples} examples per operation")
     # The hooks module gives strategies for the schema's Decimal, DateTime and JSON scalars.
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(ROOT / ".ci" / "schemathesis_hooks.py")}
